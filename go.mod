@@ -1,0 +1,3 @@
+module github.com/multiproc/multiproc
+
+go 1.24
