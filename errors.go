@@ -1,0 +1,207 @@
+package multiproc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/multiproc/multiproc/internal/engine"
+	"github.com/multiproc/multiproc/internal/spawn"
+	"github.com/multiproc/multiproc/internal/wire"
+)
+
+// The sentinel errors. Test for them with errors.Is: they are usually wrapped.
+var (
+	ErrWorkerDied    = errors.New("multiproc: worker died")             // a worker process ended while it held the task
+	ErrTimeout       = errors.New("multiproc: task timed out")          // TaskTimeout expired
+	ErrMemoryLimit   = errors.New("multiproc: memory limit exceeded")   // MemoryLimit exceeded
+	ErrPoolClosed    = errors.New("multiproc: pool closed")             // the pool was closed or terminated
+	ErrNotRegistered = errors.New("multiproc: function not registered") // the function is unknown to workers
+	ErrInvalidOption = errors.New("multiproc: invalid option")          // an option's value is out of range
+)
+
+// TaskError says which input of a Map, Imap or ImapUnordered failed.
+type TaskError struct {
+	Index int   // the input's position
+	Err   error // why it failed
+}
+
+func (e *TaskError) Error() string { return fmt.Sprintf("multiproc: input %d: %v", e.Index, e.Err) }
+func (e *TaskError) Unwrap() error { return e.Err }
+
+// RemoteError is an error a task returned, as it crossed from the worker. errors.Is matches the
+// sentinels registered with RegisterError (and the standard ones) that the original matched.
+type RemoteError struct {
+	Type    string // the original error's dynamic type, as %T prints it, e.g. "*fs.PathError"
+	Message string // the original error's message
+
+	sentinels []string
+}
+
+func (e *RemoteError) Error() string { return e.Message }
+
+// Is reports whether the original error matched target, a registered sentinel.
+func (e *RemoteError) Is(target error) bool {
+	key, ok := sentinelKey(target)
+	if !ok {
+		return false
+	}
+	for _, k := range e.sentinels {
+		if k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// PanicError is a task's panic. The worker recovers and goes on with its next task.
+type PanicError struct {
+	Value string // the panic value, formatted with %v
+	Stack string // the stack of the panicking goroutine, in the worker
+}
+
+func (e *PanicError) Error() string {
+	return "multiproc: task panicked: " + e.Value + "\n\n" + e.Stack
+}
+
+// WorkerError says that the worker process running a task ended before the task returned.
+// errors.Is(err, ErrWorkerDied) holds.
+type WorkerError struct {
+	Pid      int
+	ExitCode int            // -1 when a signal ended it
+	Signal   syscall.Signal // 0 when it exited
+	Stderr   string         // the end of what the worker wrote to stderr
+	Cause    error          // why the parent ended it, when it did (a worker that sent bad data)
+}
+
+func (e *WorkerError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "multiproc: worker %d died", e.Pid)
+	if e.Signal != 0 {
+		fmt.Fprintf(&b, " (signal: %v)", e.Signal)
+	} else {
+		fmt.Fprintf(&b, " (exit status %d)", e.ExitCode)
+	}
+	if e.Cause != nil {
+		fmt.Fprintf(&b, ": %v", e.Cause)
+	}
+	if last := lastLine(e.Stderr); last != "" {
+		fmt.Fprintf(&b, "; its stderr ends: %s", last)
+	}
+	return b.String()
+}
+
+// Is makes errors.Is(err, ErrWorkerDied) hold.
+func (e *WorkerError) Is(target error) bool { return target == ErrWorkerDied }
+
+// Unwrap returns the cause, if any.
+func (e *WorkerError) Unwrap() error { return e.Cause }
+
+func lastLine(s string) string {
+	s = strings.TrimRight(s, "\n")
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	return s
+}
+
+// timeoutError is the error of a task that ran past its TaskTimeout.
+type timeoutError struct{ d time.Duration }
+
+func (e *timeoutError) Error() string { return fmt.Sprintf("multiproc: task timed out after %v", e.d) }
+func (e *timeoutError) Is(target error) bool {
+	return target == ErrTimeout || target == context.DeadlineExceeded
+}
+
+// notRegisteredError names the function a worker does not know.
+type notRegisteredError struct{ name string }
+
+func (e *notRegisteredError) Error() string {
+	return fmt.Sprintf("multiproc: function %q is not registered in worker processes "+
+		"(register it at package level, before multiproc.Main runs)", e.name)
+}
+func (e *notRegisteredError) Is(target error) bool { return target == ErrNotRegistered }
+
+// The sentinels whose identity crosses the process boundary, by key.
+var sentinels = struct {
+	sync.RWMutex
+	list []error
+}{list: []error{io.EOF, io.ErrUnexpectedEOF, fs.ErrNotExist, fs.ErrExist, fs.ErrPermission,
+	context.Canceled, context.DeadlineExceeded, ErrWorkerDied, ErrTimeout, ErrMemoryLimit,
+	ErrPoolClosed, ErrNotRegistered, ErrInvalidOption}}
+
+// RegisterError makes errors.Is(err, target) hold for an error that crossed from a worker when
+// it held for the original. Register at package level, so that workers have it too. Common
+// standard sentinels are registered already: io.EOF, io.ErrUnexpectedEOF, fs.ErrNotExist,
+// fs.ErrExist, fs.ErrPermission, context.Canceled, context.DeadlineExceeded, and this package's.
+func RegisterError(target error) {
+	if target == nil {
+		return
+	}
+	sentinels.Lock()
+	defer sentinels.Unlock()
+	for _, s := range sentinels.list {
+		if s == target {
+			return
+		}
+	}
+	sentinels.list = append(sentinels.list, target)
+}
+
+// sentinelKey identifies a registered sentinel in both processes: its type and message.
+func sentinelKey(target error) (string, bool) {
+	sentinels.RLock()
+	defer sentinels.RUnlock()
+	for _, s := range sentinels.list {
+		if s == target {
+			return fmt.Sprintf("%T:%s", s, s.Error()), true
+		}
+	}
+	return "", false
+}
+
+// describe is a task's error as it travels.
+func describe(err error) wire.Error {
+	we := wire.Error{Type: fmt.Sprintf("%T", err), Message: err.Error()}
+	sentinels.RLock()
+	list := sentinels.list
+	sentinels.RUnlock()
+	for _, s := range list {
+		if errors.Is(err, s) {
+			we.Sentinels = append(we.Sentinels, fmt.Sprintf("%T:%s", s, s.Error()))
+		}
+	}
+	return we
+}
+
+// remote is the error a caller sees for a task's error that travelled.
+func remote(we wire.Error) error {
+	if we.Panic {
+		return &PanicError{Value: we.Message, Stack: we.Stack}
+	}
+	return &RemoteError{Type: we.Type, Message: we.Message, sentinels: we.Sentinels}
+}
+
+// engineErrors are the errors the engine reports, in this package's types.
+func engineErrors(cfg *engine.Config) {
+	cfg.Closed = ErrPoolClosed
+	cfg.Timeouts = func(d time.Duration) error { return &timeoutError{d} }
+	cfg.WorkerDied = func(d engine.Death) error {
+		return &WorkerError{Pid: d.Pid, ExitCode: d.ExitCode, Signal: d.Signal, Stderr: d.Stderr, Cause: d.Cause}
+	}
+	cfg.Remote = remote
+	cfg.HandshakeErr = func(d engine.Death, err error) error {
+		we := &WorkerError{Pid: d.Pid, ExitCode: d.ExitCode, Signal: d.Signal, Stderr: d.Stderr, Cause: err}
+		if d.ExitCode == spawn.ExitNoMain || strings.Contains(d.Stderr, spawn.ErrorNoMain) {
+			return fmt.Errorf("multiproc: a worker could not start because the program does not "+
+				"call multiproc.Main() first in main (or TestMain): %w", we)
+		}
+		return fmt.Errorf("multiproc: starting a worker: %w", we)
+	}
+}

@@ -1,0 +1,22 @@
+package multiproc
+
+import "os"
+
+// Info describes the calling process (Python's multiprocessing.current_process()).
+type Info struct {
+	Name      string // "MainProcess" in the parent; the worker's name in a worker
+	Pid       int
+	ParentPid int // in a worker, the pid of the process that started it
+	IsWorker  bool
+}
+
+// current is set by Main in a worker.
+var current Info
+
+// Current describes the calling process.
+func Current() Info {
+	if current.IsWorker {
+		return current
+	}
+	return Info{Name: "MainProcess", Pid: os.Getpid(), ParentPid: os.Getppid()}
+}

@@ -1,0 +1,180 @@
+package engine
+
+import (
+	"syscall"
+	"time"
+)
+
+// died settles what a worker held when it ended, and starts its replacement. The item it was
+// running (per its status page) fails, or runs again if retries allow; the other items it held
+// run again elsewhere.
+func (w *worker) died(protoErr error) {
+	e := w.e
+	e.mu.Lock()
+	w.dead = true
+	for k, x := range e.workers {
+		if x == w {
+			e.workers = append(e.workers[:k], e.workers[k+1:]...)
+			e.live--
+			break
+		}
+	}
+	held := w.inflight
+	w.inflight = nil
+	cause := w.cause
+	stopping := e.stopping
+	replace := e.cfg.Replace && !stopping
+	e.updateIdle()
+	e.loadChanged()
+	e.mu.Unlock()
+
+	d := w.death(protoErr)
+	if len(held) > 0 || cause != causeStopped {
+		e.log("worker exited", "name", w.name, "pid", d.Pid, "exit_code", d.ExitCode,
+			"signal", sigName(d.Signal), "holding", len(held), "cause", cause.String())
+	}
+	batchID, item, _, running := w.child.Running()
+	var requeue []*batch
+	for n, b := range held {
+		if err := b.job.canceled(); err != nil {
+			e.finishRange(b, b.hi, err)
+			continue
+		}
+		if stopping {
+			e.finishRange(b, b.hi, e.closedErr())
+			continue
+		}
+		// The item it was running; failing that, the next item of the batch it was on.
+		k := -1
+		if running && batchID == b.id {
+			k = b.lo + item
+		} else if n == 0 {
+			k = b.next
+		}
+		if k < b.next || k >= b.hi {
+			k = -1
+		}
+		var kErr error
+		if k >= 0 {
+			switch {
+			case cause == causeTimeout:
+				kErr = e.cfg.Timeouts(e.cfg.Timeout)
+				e.log("task timed out", "name", w.name, "pid", d.Pid, "timeout", e.cfg.Timeout)
+			default:
+				kErr = e.cfg.WorkerDied(d)
+			}
+		}
+		if !replace {
+			// No worker will take the rest: it fails with the same error.
+			if kErr == nil {
+				kErr = e.cfg.WorkerDied(d)
+			}
+			e.finishRange(b, b.hi, kErr)
+			continue
+		}
+		if k < 0 {
+			requeue = append(requeue, b.rest(b.next, b.hi, b.attempt)...)
+			continue
+		}
+		requeue = append(requeue, b.rest(b.next, k, b.attempt)...)
+		if cause != causeTimeout && b.attempt <= e.cfg.Retries {
+			requeue = append(requeue, b.rest(k, k+1, b.attempt+1)...)
+		} else {
+			b.next = k
+			e.finishRange(b, k+1, kErr)
+		}
+		requeue = append(requeue, b.rest(k+1, b.hi, b.attempt)...)
+	}
+	if len(requeue) > 0 {
+		e.mu.Lock()
+		e.queue.pushFront(requeue)
+		e.mu.Unlock()
+	}
+	if replace {
+		e.restarted.Add(1)
+		e.wg.Add(1)
+		go e.replace()
+	}
+	if len(requeue) > 0 {
+		e.kick()
+	}
+}
+
+// rest is a new batch of the items lo..hi-1 of b, or none.
+func (b *batch) rest(lo, hi, attempt int) []*batch {
+	if lo >= hi {
+		return nil
+	}
+	return []*batch{{job: b.job, lo: lo, hi: hi, next: lo, attempt: attempt, single: b.single}}
+}
+
+// replace starts a worker in place of one that ended, trying again with growing pauses while it
+// fails. While no worker lives, queued work fails with the reason rather than wait forever.
+func (e *Engine) replace() {
+	defer e.wg.Done()
+	pause := 50 * time.Millisecond
+	for {
+		w, err := e.startWorker(e.nextName())
+		e.mu.Lock()
+		if e.stopping {
+			e.mu.Unlock()
+			if w != nil {
+				w.child.Signal(syscall.SIGKILL)
+				<-w.child.Done()
+			}
+			return
+		}
+		if err == nil {
+			e.spawnErr = nil
+			e.adopt(w)
+			e.updateIdle()
+			e.loadChanged()
+			e.mu.Unlock()
+			e.log("worker replaced", "name", w.name, "pid", w.child.Pid)
+			e.kick()
+			return
+		}
+		e.spawnErr = err
+		var failed []*batch
+		if e.live == 0 {
+			failed = e.queue.removeAll()
+			e.loadChanged()
+		}
+		e.mu.Unlock()
+		e.log("worker failed to start", "error", err, "retry_in", pause)
+		for _, b := range failed {
+			e.finishRange(b, b.hi, err)
+		}
+		select {
+		case <-e.stopTick:
+			return
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 5*time.Second)
+	}
+}
+
+func (e *Engine) log(msg string, args ...any) {
+	if e.cfg.Logger != nil {
+		e.cfg.Logger.Info(msg, args...)
+	}
+}
+
+func (c killCause) String() string {
+	switch c {
+	case causeTimeout:
+		return "timeout"
+	case causeCanceled:
+		return "canceled"
+	case causeStopped:
+		return "stopped"
+	}
+	return "died"
+}
+
+func sigName(s syscall.Signal) string {
+	if s == 0 {
+		return ""
+	}
+	return s.String()
+}

@@ -1,0 +1,315 @@
+// Package engine runs the items of jobs on a set of local worker processes: it keeps the
+// workers alive (replacing the ones that die), hands them batches, reassembles what comes
+// back, and enforces timeouts and cancellation. The root package's Pool and Process are
+// typed fronts on it; a cluster backend would be another implementation of the same seam.
+//
+// Every item submitted is finished exactly once, with its output or an error, and never
+// with the engine's lock held.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/multiproc/multiproc/internal/wire"
+)
+
+// Work is the typed side of a job: it encodes inputs, decodes outputs and takes results.
+type Work interface {
+	Func() string
+	EncodeInputs(enc *wire.Encoder, lo, hi int) error
+	DecodeOutputs(dec *wire.Decoder, lo, hi int) error
+	// Finish reports that item i is done: its output was decoded (err nil) or it failed.
+	Finish(i int, err error)
+}
+
+// Death describes how a worker ended while it held work.
+type Death struct {
+	Pid      int
+	ExitCode int            // -1 when a signal ended it
+	Signal   syscall.Signal // 0 when it exited
+	Stderr   string         // the end of its standard error
+	Cause    error          // why the engine ended it, if it did (protocol error, say)
+}
+
+// Config configures an Engine.
+type Config struct {
+	Workers    int
+	NamePrefix string // workers are NamePrefix-1, NamePrefix-2, ...; replacements go on counting
+	Stdout     io.Writer
+	Stderr     io.Writer
+	Logger     *slog.Logger
+	Timeout    time.Duration // per item; 0 for none
+	Grace      time.Duration // between asking a task to stop and killing its worker
+	Retries    int           // re-runs of an item whose worker died
+	// Replace says whether a worker that ends is replaced (a pool) or not (a Process).
+	Replace bool
+	// Depth is how many batches a worker holds at once: more hide the round trip.
+	Depth int
+
+	// The errors the engine reports, made by the root package.
+	Closed       error
+	Timeouts     func(d time.Duration) error
+	WorkerDied   func(d Death) error
+	Remote       func(w wire.Error) error
+	HandshakeErr func(d Death, err error) error
+}
+
+// Stats are the engine's counters.
+type Stats struct {
+	Workers, Busy       int
+	Submitted, Complete int64
+	Failed, Restarted   int64
+	Queued              int
+}
+
+// Engine runs jobs on worker processes.
+type Engine struct {
+	cfg Config
+
+	mu       sync.Mutex
+	workers  []*worker
+	queue    batchQueue
+	closing  bool // no new jobs
+	stopping bool // workers are being stopped; no replacements
+	live     int  // workers that completed the handshake and have not died
+	jobs     int  // jobs not yet released
+	drained  chan struct{}
+	spawnErr error // the last failure to start a replacement
+	named    int   // workers named so far
+	nextID   uint64
+
+	submitted, completed, failed, restarted atomic.Int64
+	idle                                    atomic.Int32 // workers with spare capacity
+
+	wg       sync.WaitGroup // worker goroutines
+	stopTick chan struct{}
+	stopOnce sync.Once
+}
+
+// New starts cfg.Workers workers and waits for their handshakes.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Depth < 1 {
+		cfg.Depth = 2
+	}
+	e := &Engine{cfg: cfg, stopTick: make(chan struct{})}
+	type started struct {
+		w   *worker
+		err error
+	}
+	results := make(chan started, cfg.Workers)
+	for range cfg.Workers {
+		name := e.nextName()
+		go func() {
+			w, err := e.startWorker(name)
+			results <- started{w, err}
+		}()
+	}
+	var firstErr error
+	var ws []*worker
+	for range cfg.Workers {
+		r := <-results
+		if r.err != nil && firstErr == nil {
+			firstErr = r.err
+		}
+		if r.w != nil {
+			ws = append(ws, r.w)
+		}
+	}
+	if firstErr != nil {
+		for _, w := range ws {
+			w.child.Signal(syscall.SIGKILL)
+			<-w.child.Done()
+		}
+		return nil, firstErr
+	}
+	e.mu.Lock()
+	for _, w := range ws {
+		e.adopt(w)
+	}
+	e.mu.Unlock()
+	if cfg.Timeout > 0 {
+		e.wg.Add(1)
+		go e.watchTimeouts()
+	}
+	return e, nil
+}
+
+func (e *Engine) nextName() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.named++
+	return fmt.Sprintf("%s-%d", e.cfg.NamePrefix, e.named)
+}
+
+// adopt makes a started worker part of the engine and starts its reader. e.mu is held.
+func (e *Engine) adopt(w *worker) {
+	e.workers = append(e.workers, w)
+	e.live++
+	e.idle.Add(1)
+	e.wg.Add(1)
+	go w.readLoop()
+}
+
+// Stats returns the counters now.
+func (e *Engine) Stats() Stats {
+	e.mu.Lock()
+	busy := 0
+	for _, w := range e.workers {
+		if len(w.inflight) > 0 {
+			busy++
+		}
+	}
+	st := Stats{Workers: e.live, Busy: busy, Queued: e.queue.items}
+	e.mu.Unlock()
+	st.Submitted = e.submitted.Load()
+	st.Complete = e.completed.Load()
+	st.Failed = e.failed.Load()
+	st.Restarted = e.restarted.Load()
+	return st
+}
+
+// Idle reports whether some worker could take a batch now.
+func (e *Engine) Idle() bool { return e.idle.Load() > 0 }
+
+// Live reports the number of live workers.
+func (e *Engine) Live() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.live
+}
+
+// Pids returns the pids of the live workers.
+func (e *Engine) Pids() []int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var pids []int
+	for _, w := range e.workers {
+		pids = append(pids, w.child.Pid)
+	}
+	return pids
+}
+
+// ErrClosed is returned for work given to a closed engine unless Config.Closed says otherwise.
+var ErrClosed = errors.New("multiproc: engine closed")
+
+func (e *Engine) closedErr() error {
+	if e.cfg.Closed != nil {
+		return e.cfg.Closed
+	}
+	return ErrClosed
+}
+
+// Close stops taking jobs, lets the submitted work finish, then stops the workers. With
+// terminate, unfinished items fail at once with the closed error instead, and running tasks
+// are asked to stop, then killed after the grace period. Close returns when every worker has
+// ended.
+func (e *Engine) Close(terminate bool) {
+	e.mu.Lock()
+	e.closing = true
+	var queued []*batch
+	if terminate {
+		queued = e.queue.removeAll()
+		err := e.closedErr()
+		for _, w := range e.workers {
+			for _, b := range w.inflight {
+				if b.job.err == nil {
+					b.job.err = err
+				}
+			}
+		}
+	} else {
+		for !e.stopping && (e.jobs > 0 || e.queue.len() > 0 || e.anyInflight()) {
+			ch := e.drainedChan()
+			e.mu.Unlock()
+			<-ch
+			e.mu.Lock()
+		}
+	}
+	e.stopping = true
+	ws := append([]*worker(nil), e.workers...)
+	e.loadChanged()
+	e.mu.Unlock()
+
+	for _, b := range queued {
+		e.finishRange(b, b.hi, e.closedErr())
+	}
+	var wg sync.WaitGroup
+	for _, w := range ws {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.stop(e.cfg.Grace)
+		}()
+	}
+	wg.Wait()
+	e.stopOnce.Do(func() { close(e.stopTick) })
+	e.wg.Wait()
+}
+
+func (e *Engine) anyInflight() bool {
+	for _, w := range e.workers {
+		if len(w.inflight) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// drainedChan returns a channel closed at the next change of the engine's load. e.mu is held.
+func (e *Engine) drainedChan() chan struct{} {
+	if e.drained == nil {
+		e.drained = make(chan struct{})
+	}
+	return e.drained
+}
+
+// loadChanged wakes Close. e.mu is held.
+func (e *Engine) loadChanged() {
+	if e.drained != nil {
+		close(e.drained)
+		e.drained = nil
+	}
+}
+
+// watchTimeouts kills workers whose item has run past the timeout and the grace period: the
+// task's context expired at the timeout, and it did not return.
+func (e *Engine) watchTimeouts() {
+	defer e.wg.Done()
+	tick := min(max((e.cfg.Timeout+e.cfg.Grace)/8, 2*time.Millisecond), 100*time.Millisecond)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	limit := (e.cfg.Timeout + e.cfg.Grace).Nanoseconds()
+	for {
+		select {
+		case <-e.stopTick:
+			return
+		case now := <-t.C:
+			e.mu.Lock()
+			ws := append([]*worker(nil), e.workers...)
+			e.mu.Unlock()
+			for _, w := range ws {
+				if _, _, started, running := w.child.Running(); running && now.UnixNano()-started > limit {
+					w.kill(causeTimeout)
+				}
+			}
+		}
+	}
+}
+
+// context helpers for the root package.
+
+// Canceled is the error items of a canceled job finish with when ctx has no cause.
+func cancelErr(ctx context.Context) error {
+	if err := context.Cause(ctx); err != nil {
+		return err
+	}
+	return context.Canceled
+}

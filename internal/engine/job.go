@@ -1,0 +1,194 @@
+package engine
+
+import (
+	"context"
+)
+
+// Job is one call's worth of items (a Map, a stream, an Apply) that share a Work and are
+// cancelled together.
+type Job struct {
+	e         *Engine
+	work      Work
+	err       error // why the job was cancelled; guarded by e.mu
+	stopWatch func() bool
+	released  bool
+}
+
+// batch is a range of a job's items that one worker runs in one go.
+type batch struct {
+	job     *Job
+	lo, hi  int
+	next    int // first item not finished yet; moved only by the batch's holder
+	attempt int
+	id      uint64 // set when a worker takes it
+	single  bool   // split off a batch whose inputs could not be encoded together
+}
+
+// NewJob starts a job whose items are cancelled when ctx is.
+func (e *Engine) NewJob(ctx context.Context, w Work) (*Job, error) {
+	e.mu.Lock()
+	if e.closing {
+		e.mu.Unlock()
+		return nil, e.closedErr()
+	}
+	e.jobs++
+	e.mu.Unlock()
+	j := &Job{e: e, work: w}
+	if ctx.Done() != nil {
+		j.stopWatch = context.AfterFunc(ctx, func() { j.cancel(cancelErr(ctx)) })
+	}
+	return j, nil
+}
+
+// Release says the caller is done with the job: it will submit no more. Items still running
+// go on unless the job was cancelled.
+func (j *Job) Release() {
+	if j.stopWatch != nil {
+		j.stopWatch()
+	}
+	e := j.e
+	e.mu.Lock()
+	if !j.released {
+		j.released = true
+		e.jobs--
+		e.loadChanged()
+	}
+	e.mu.Unlock()
+}
+
+// Submit queues items lo..hi-1 as one batch.
+func (j *Job) Submit(lo, hi int) {
+	j.submit(&batch{job: j, lo: lo, hi: hi, next: lo, attempt: 1})
+}
+
+func (j *Job) submit(b *batch) {
+	e := j.e
+	e.submitted.Add(int64(b.hi - b.lo))
+	e.mu.Lock()
+	if err := j.err; err != nil || e.stopping {
+		if err == nil {
+			err = e.closedErr()
+		}
+		e.mu.Unlock()
+		e.finishRange(b, b.hi, err)
+		return
+	}
+	e.queue.pushBack(b)
+	w := e.pickWorker()
+	e.mu.Unlock()
+	if w != nil {
+		w.pump()
+	}
+}
+
+// Cancel fails the job's unfinished items with err and stops the running ones: they are asked
+// to stop through their context, and their workers are killed after the grace period.
+func (j *Job) Cancel(err error) { j.cancel(err) }
+
+func (j *Job) cancel(err error) {
+	e := j.e
+	e.mu.Lock()
+	if j.err != nil {
+		e.mu.Unlock()
+		return
+	}
+	j.err = err
+	queued := e.queue.removeJob(j)
+	type held struct {
+		w   *worker
+		ids []uint64
+	}
+	var running []held
+	for _, w := range e.workers {
+		var ids []uint64
+		for _, b := range w.inflight {
+			if b.job == j {
+				ids = append(ids, b.id)
+			}
+		}
+		if ids != nil {
+			running = append(running, held{w, ids})
+		}
+	}
+	e.loadChanged()
+	e.mu.Unlock()
+	for _, b := range queued {
+		e.finishRange(b, b.hi, err)
+	}
+	for _, h := range running {
+		h.w.cancelBatches(h.ids)
+	}
+}
+
+// canceled returns the job's cancellation error, if any.
+func (j *Job) canceled() error {
+	j.e.mu.Lock()
+	defer j.e.mu.Unlock()
+	return j.err
+}
+
+// finishRange finishes items b.next..to-1 with err (outputs when err is nil).
+func (e *Engine) finishRange(b *batch, to int, err error) {
+	for ; b.next < to; b.next++ {
+		e.finish(b.job, b.next, err)
+	}
+}
+
+func (e *Engine) finish(j *Job, i int, err error) {
+	if err == nil {
+		e.completed.Add(1)
+	} else {
+		e.failed.Add(1)
+	}
+	j.work.Finish(i, err)
+}
+
+// batchQueue is the FIFO of batches waiting for a worker; requeued work goes to the front.
+type batchQueue struct {
+	b     []*batch
+	items int
+}
+
+func (q *batchQueue) len() int { return len(q.b) }
+
+func (q *batchQueue) pushBack(b *batch) {
+	q.b = append(q.b, b)
+	q.items += b.hi - b.next
+}
+
+func (q *batchQueue) pushFront(bs []*batch) {
+	for _, b := range bs {
+		q.items += b.hi - b.next
+	}
+	q.b = append(bs[:len(bs):len(bs)], q.b...)
+}
+
+func (q *batchQueue) pop() *batch {
+	b := q.b[0]
+	q.b[0] = nil
+	q.b = q.b[1:]
+	q.items -= b.hi - b.next
+	return b
+}
+
+func (q *batchQueue) removeJob(j *Job) []*batch {
+	var out []*batch
+	keep := q.b[:0]
+	for _, b := range q.b {
+		if b.job == j {
+			out = append(out, b)
+			q.items -= b.hi - b.next
+		} else {
+			keep = append(keep, b)
+		}
+	}
+	clear(q.b[len(keep):])
+	q.b = keep
+	return out
+}
+
+func (q *batchQueue) removeAll() []*batch {
+	out := q.b
+	q.b, q.items = nil, 0
+	return out
+}

@@ -1,0 +1,411 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/multiproc/multiproc/internal/spawn"
+	"github.com/multiproc/multiproc/internal/wire"
+)
+
+// handshakeTimeout bounds the wait for a new worker's hello.
+const handshakeTimeout = 10 * time.Second
+
+// Why the engine ended a worker.
+type killCause int
+
+const (
+	causeNone     killCause = iota
+	causeTimeout            // its item ran past the timeout
+	causeCanceled           // its items were cancelled and did not stop in time
+	causeStopped            // the engine is closing
+)
+
+// worker is the parent's side of one worker process.
+type worker struct {
+	e     *Engine
+	child *spawn.Child
+	name  string
+	r     *wire.Reader
+
+	// Guarded by e.mu.
+	inflight []*batch // sent or being sent, in order
+	sending  bool     // a goroutine is in pump for this worker
+	dead     bool
+	cause    killCause
+
+	writeMu sync.Mutex // one writer of frames at a time
+	enc     *wire.Encoder
+}
+
+// startWorker starts a worker process and waits for its hello.
+func (e *Engine) startWorker(name string) (*worker, error) {
+	child, err := spawn.Start(spawn.Config{Name: name, Stdout: e.cfg.Stdout, Stderr: e.cfg.Stderr})
+	if err != nil {
+		return nil, err
+	}
+	w := &worker{e: e, child: child, name: name, enc: wire.NewEncoder(),
+		r: wire.NewReader(child.Conn, 0)}
+	if err := w.handshake(); err != nil {
+		child.Signal(syscall.SIGKILL)
+		<-child.Done()
+		d := w.death(nil)
+		if e.cfg.HandshakeErr != nil {
+			return nil, e.cfg.HandshakeErr(d, err)
+		}
+		return nil, err
+	}
+	e.log("worker started", "name", name, "pid", child.Pid)
+	return w, nil
+}
+
+func (w *worker) handshake() error {
+	w.child.Conn.SetReadDeadline(time.Now().Add(handshakeTimeout))
+	defer w.child.Conn.SetReadDeadline(time.Time{})
+	f, err := w.r.Read()
+	if err != nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return fmt.Errorf("no handshake within %v", handshakeTimeout)
+		}
+		return fmt.Errorf("worker ended before its handshake: %w", err)
+	}
+	h, err := wire.DecodeHello(wire.NewDecoder(), f)
+	if err != nil {
+		return err
+	}
+	if h.Version != wire.Version {
+		return fmt.Errorf("worker speaks protocol %d, parent %d", h.Version, wire.Version)
+	}
+	if h.Identity != spawn.Identity() || int(h.Pid) != w.child.Pid {
+		return fmt.Errorf("worker identity %q (pid %d) is not this binary's %q (pid %d)",
+			h.Identity, h.Pid, spawn.Identity(), w.child.Pid)
+	}
+	return nil
+}
+
+func (w *worker) death(cause error) Death {
+	code, sig := w.child.Exit()
+	return Death{Pid: w.child.Pid, ExitCode: code, Signal: sig, Stderr: w.child.StderrTail(), Cause: cause}
+}
+
+// pickWorker chooses a worker to pump the queue, preferring idle ones, and marks it sending.
+// e.mu is held.
+func (e *Engine) pickWorker() *worker {
+	var best *worker
+	for _, w := range e.workers {
+		if w.dead || len(w.inflight) >= e.cfg.Depth {
+			continue
+		}
+		if w.sending {
+			return nil // it will take what is queued
+		}
+		if best == nil || len(w.inflight) < len(best.inflight) {
+			best = w
+		}
+	}
+	if best != nil {
+		best.sending = true
+	}
+	return best
+}
+
+// pump sends queued batches to w while it has room. The caller set w.sending.
+func (w *worker) pump() {
+	e := w.e
+	for {
+		e.mu.Lock()
+		var take []*batch
+		for !w.dead && !e.stopping && len(w.inflight) < e.cfg.Depth && e.queue.len() > 0 {
+			b := e.queue.pop()
+			e.nextID++
+			b.id = e.nextID
+			w.inflight = append(w.inflight, b)
+			take = append(take, b)
+		}
+		if len(take) == 0 {
+			w.sending = false
+			e.updateIdle()
+			e.mu.Unlock()
+			return
+		}
+		e.updateIdle()
+		e.mu.Unlock()
+		w.send(take)
+	}
+}
+
+// updateIdle recounts the workers with room. e.mu is held.
+func (e *Engine) updateIdle() {
+	n := 0
+	for _, w := range e.workers {
+		if !w.dead && len(w.inflight) < e.cfg.Depth {
+			n++
+		}
+	}
+	e.idle.Store(int32(n))
+}
+
+// send encodes batches into one write. A batch whose inputs cannot be encoded is split into
+// single items, so that only the item that cannot travel fails.
+func (w *worker) send(bs []*batch) {
+	e := w.e
+	w.writeMu.Lock()
+	var unsent []*batch
+	var errs []error
+	for _, b := range bs {
+		wire.EncodeBatchHeader(w.enc, b.id, wire.BatchHeader{Func: b.job.work.Func(),
+			Count: uint32(b.hi - b.next), Timeout: int64(e.cfg.Timeout), Attempt: uint32(b.attempt)})
+		err := b.job.work.EncodeInputs(w.enc, b.next, b.hi)
+		if err == nil {
+			err = w.enc.End()
+		} else {
+			w.enc.Abort()
+		}
+		if err != nil {
+			unsent = append(unsent, b)
+			errs = append(errs, err)
+		}
+	}
+	_, werr := w.child.Conn.Write(w.enc.Pending())
+	w.enc.Reset()
+	w.writeMu.Unlock()
+	if werr != nil {
+		w.kill(causeNone) // the reader sees the end and requeues what w held
+	}
+	if len(unsent) == 0 {
+		return
+	}
+	e.mu.Lock()
+	w.removeInflight(unsent...)
+	var split []*batch
+	var failed []int
+	for k, b := range unsent {
+		if b.single || b.hi-b.next == 1 {
+			failed = append(failed, k)
+			continue
+		}
+		for i := b.next; i < b.hi; i++ {
+			split = append(split, &batch{job: b.job, lo: i, hi: i + 1, next: i, attempt: b.attempt, single: true})
+		}
+	}
+	e.queue.pushFront(split)
+	e.updateIdle()
+	e.loadChanged()
+	e.mu.Unlock()
+	for _, k := range failed {
+		e.finishRange(unsent[k], unsent[k].hi, errs[k])
+	}
+	if len(split) > 0 {
+		e.kick()
+	}
+}
+
+// kick has some worker pump the queue.
+func (e *Engine) kick() {
+	e.mu.Lock()
+	w := e.pickWorker()
+	e.mu.Unlock()
+	if w != nil {
+		w.pump()
+	}
+}
+
+// removeInflight drops batches from w's list. e.mu is held.
+func (w *worker) removeInflight(bs ...*batch) {
+	for _, b := range bs {
+		for k, x := range w.inflight {
+			if x == b {
+				w.inflight = append(w.inflight[:k], w.inflight[k+1:]...)
+				break
+			}
+		}
+	}
+}
+
+// cancelBatches asks the worker to stop batches and kills it if they have not finished
+// within the grace period.
+func (w *worker) cancelBatches(ids []uint64) {
+	w.writeMu.Lock()
+	for _, id := range ids {
+		w.enc.Begin(wire.KindCancel, 0, id)
+		w.enc.End()
+	}
+	w.child.Conn.Write(w.enc.Pending())
+	w.enc.Reset()
+	w.writeMu.Unlock()
+	time.AfterFunc(w.e.cfg.Grace, func() {
+		w.e.mu.Lock()
+		stuck := false
+		for _, b := range w.inflight {
+			for _, id := range ids {
+				stuck = stuck || b.id == id
+			}
+		}
+		w.e.mu.Unlock()
+		if stuck {
+			w.kill(causeCanceled)
+		}
+	})
+}
+
+// kill ends the worker's process group now. The reader notices and cleans up.
+func (w *worker) kill(cause killCause) {
+	w.e.mu.Lock()
+	if w.cause == causeNone {
+		w.cause = cause
+	}
+	w.e.mu.Unlock()
+	w.child.Signal(syscall.SIGKILL)
+}
+
+// stop ends the worker: its batches are cancelled (a graceful Close has none left), it is
+// told to exit, and it is killed if it has not left within grace.
+func (w *worker) stop(grace time.Duration) {
+	w.e.mu.Lock()
+	if w.cause == causeNone {
+		w.cause = causeStopped
+	}
+	var ids []uint64
+	for _, b := range w.inflight {
+		ids = append(ids, b.id)
+	}
+	w.e.mu.Unlock()
+	w.writeMu.Lock()
+	for _, id := range ids {
+		w.enc.Begin(wire.KindCancel, 0, id)
+		w.enc.End()
+	}
+	w.enc.Begin(wire.KindExit, 0, 0)
+	w.enc.End()
+	w.child.Conn.Write(w.enc.Pending())
+	w.enc.Reset()
+	w.writeMu.Unlock()
+	t := time.NewTimer(max(grace, 100*time.Millisecond))
+	defer t.Stop()
+	select {
+	case <-w.child.Done():
+	case <-t.C:
+		w.child.Signal(syscall.SIGKILL)
+		<-w.child.Done()
+	}
+}
+
+// readLoop takes the worker's frames until it ends, then settles what it held.
+func (w *worker) readLoop() {
+	defer w.e.wg.Done()
+	dec := wire.NewDecoder()
+	var protoErr error
+	for {
+		f, err := w.r.Read()
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrClosed) {
+				protoErr = err
+			}
+			break
+		}
+		dec.Next(f)
+		if err := w.handle(f, dec); err != nil {
+			protoErr = err
+			break
+		}
+	}
+	if protoErr != nil {
+		protoErr = fmt.Errorf("worker %d sent bad data: %w", w.child.Pid, protoErr)
+		w.kill(causeNone)
+	}
+	<-w.child.Done()
+	w.died(protoErr)
+}
+
+// held returns the in-flight batch with id. e.mu is held.
+func (w *worker) held(id uint64) *batch {
+	for _, b := range w.inflight {
+		if b.id == id {
+			return b
+		}
+	}
+	return nil
+}
+
+// handle takes one frame about a batch. Results arrive in item order.
+func (w *worker) handle(f wire.Frame, dec *wire.Decoder) error {
+	e := w.e
+	e.mu.Lock()
+	b := w.held(f.ID)
+	e.mu.Unlock()
+	if b == nil {
+		return fmt.Errorf("%w: %v frame for unknown batch %d", wire.ErrProtocol, f.Kind, f.ID)
+	}
+	at := uint32(b.next - b.lo)
+	count := uint32(b.hi - b.lo)
+	switch f.Kind {
+	case wire.KindOutputs:
+		lo, err := dec.Uint32()
+		if err != nil {
+			return err
+		}
+		hi, err := dec.Uint32()
+		if err != nil {
+			return err
+		}
+		if lo != at || hi < lo || hi > count {
+			return fmt.Errorf("%w: outputs %d..%d of a batch at %d of %d", wire.ErrProtocol, lo, hi, at, count)
+		}
+		if hi > lo {
+			if err := b.job.work.DecodeOutputs(dec, b.lo+int(lo), b.lo+int(hi)); err != nil {
+				return err
+			}
+		}
+		w.child.SyncOutput()
+		e.finishRange(b, b.lo+int(hi), nil)
+		if f.Flags&wire.FlagLast != 0 {
+			w.last(b)
+		}
+	case wire.KindFailure:
+		i, err := dec.Uint32()
+		if err != nil {
+			return err
+		}
+		if i != at || i >= count {
+			return fmt.Errorf("%w: failure of item %d of a batch at %d of %d", wire.ErrProtocol, i, at, count)
+		}
+		var we wire.Error
+		if err := dec.Value(&we); err != nil {
+			return err
+		}
+		w.child.SyncOutput()
+		e.finishRange(b, b.next+1, e.cfg.Remote(we))
+	default:
+		return fmt.Errorf("%w: unexpected %v frame from a worker", wire.ErrProtocol, f.Kind)
+	}
+	return nil
+}
+
+// last settles a batch the worker is done with: items it did not run were cancelled.
+func (w *worker) last(b *batch) {
+	e := w.e
+	if b.next < b.hi {
+		err := b.job.canceled()
+		if err == nil {
+			err = e.closedErr()
+		}
+		e.finishRange(b, b.hi, err)
+	}
+	e.mu.Lock()
+	w.removeInflight(b)
+	e.updateIdle()
+	e.loadChanged()
+	pump := !w.sending && !w.dead && e.queue.len() > 0
+	if pump {
+		w.sending = true
+	}
+	e.mu.Unlock()
+	if pump {
+		w.pump()
+	}
+}

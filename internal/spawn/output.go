@@ -1,0 +1,123 @@
+package spawn
+
+import (
+	"errors"
+	"io"
+	"os"
+	"sync"
+	"syscall"
+)
+
+// output copies what a worker writes to one of its pipes to a writer, keeping the last
+// tailSize bytes. Sync copies everything already in the pipe at once, so that output a task
+// wrote before it returned reaches the writer before its result reaches the caller.
+type output struct {
+	mu   sync.Mutex
+	r    *os.File
+	rc   syscall.RawConn
+	w    io.Writer
+	buf  []byte
+	tail tail
+	eof  bool
+	done chan struct{}
+}
+
+const tailSize = 8 << 10
+
+func newOutput(r *os.File, w io.Writer) (*output, error) {
+	rc, err := r.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	o := &output{r: r, rc: rc, w: w, buf: make([]byte, 32<<10), done: make(chan struct{})}
+	go o.copy()
+	return o, nil
+}
+
+func (o *output) copy() {
+	defer close(o.done)
+	defer o.r.Close()
+	err := o.rc.Read(func(fd uintptr) bool {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		return o.drainLocked(int(fd))
+	})
+	if err != nil {
+		o.mu.Lock()
+		o.eof = true
+		o.mu.Unlock()
+	}
+}
+
+// drainLocked reads until the pipe is empty (false: wait for more) or closed (true).
+func (o *output) drainLocked(fd int) bool {
+	for !o.eof {
+		n, err := syscall.Read(fd, o.buf)
+		if n > 0 {
+			o.tail.write(o.buf[:n])
+			if o.w != nil {
+				o.w.Write(o.buf[:n]) // a failing writer must not stop the worker: keep draining
+			}
+			continue
+		}
+		if errors.Is(err, syscall.EAGAIN) {
+			return false
+		}
+		if errors.Is(err, syscall.EINTR) {
+			continue
+		}
+		o.eof = true // 0 bytes: end of file; or an error that will not go away
+	}
+	return true
+}
+
+// Sync copies what the pipe holds now.
+func (o *output) Sync() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.eof {
+		return
+	}
+	o.rc.Control(func(fd uintptr) { o.drainLocked(int(fd)) })
+}
+
+// Wait waits until the pipe is closed by every writer and all was copied.
+func (o *output) Wait() { <-o.done }
+
+// Tail returns the last bytes written.
+func (o *output) Tail() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.tail.String()
+}
+
+// tail keeps the last tailSize bytes written to it.
+type tail struct {
+	b    []byte
+	full bool
+	pos  int
+}
+
+func (t *tail) write(p []byte) {
+	if t.b == nil {
+		t.b = make([]byte, tailSize)
+	}
+	if len(p) >= tailSize {
+		copy(t.b, p[len(p)-tailSize:])
+		t.pos, t.full = 0, true
+		return
+	}
+	n := copy(t.b[t.pos:], p)
+	if n < len(p) {
+		copy(t.b, p[n:])
+		t.full = true
+	}
+	t.pos = (t.pos + len(p)) % tailSize
+}
+
+func (t *tail) String() string {
+	if !t.full {
+		return string(t.b[:t.pos])
+	}
+	return string(t.b[t.pos:]) + string(t.b[:t.pos])
+}

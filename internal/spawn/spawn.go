@@ -1,0 +1,225 @@
+package spawn
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/multiproc/multiproc/internal/wire"
+)
+
+// Config says how to start a worker.
+type Config struct {
+	Name   string    // the worker's name
+	Stdout io.Writer // nil: the worker writes to the parent's standard output directly
+	Stderr io.Writer // nil: the parent's standard error; the tail is kept either way
+	Env    []string  // added to the parent's environment
+}
+
+// Child is a started worker process.
+type Child struct {
+	Pid  int
+	Conn *os.File // the parent's end of the control socket
+
+	page   []byte // the status page, mapped until the worker is reaped
+	status wire.Status
+	final  [4]uint64 // the status as the worker left it
+
+	proc   *os.Process
+	stdout *output // nil when stdout is inherited
+	stderr *output
+
+	mu     sync.Mutex // guards exited against signalling a reaped (reusable) process group
+	exited bool
+	state  *os.ProcessState
+	done   chan struct{}
+}
+
+// Start starts a worker. The worker runs in a process group of its own, so that the terminal's
+// Ctrl-C reaches only the parent and so that a task's own children can be killed with it; it
+// receives SIGKILL when the parent dies.
+func Start(cfg Config) (c *Child, err error) {
+	var closers []io.Closer
+	defer func() {
+		for _, f := range closers {
+			f.Close()
+		}
+	}()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("multiproc: socketpair: %w", err)
+	}
+	if err := unix.SetNonblock(fds[0], true); err != nil {
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+		return nil, err
+	}
+	conn := os.NewFile(uintptr(fds[0]), "multiproc-conn")
+	childConn := os.NewFile(uintptr(fds[1]), "multiproc-conn-child")
+	closers = append(closers, childConn)
+
+	statusFile, status, err := newStatusPage()
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	closers = append(closers, statusFile)
+	unmap := true
+	defer func() {
+		if unmap {
+			unix.Munmap(status)
+			conn.Close()
+		}
+	}()
+
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, devnull)
+
+	c = &Child{Conn: conn, page: status, status: wire.NewStatus(status), done: make(chan struct{})}
+	// Until the copiers run, a failed start closes the write ends (deferred) and they end.
+	stdout := os.Stdout
+	if cfg.Stdout != nil {
+		r, w, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, w)
+		if c.stdout, err = newOutput(r, cfg.Stdout); err != nil {
+			r.Close()
+			return nil, err
+		}
+		stdout = w
+	}
+	stderrTo := cfg.Stderr
+	if stderrTo == nil {
+		stderrTo = os.Stderr
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, w)
+	if c.stderr, err = newOutput(r, stderrTo); err != nil {
+		r.Close()
+		return nil, err
+	}
+
+	env := append(os.Environ(),
+		EnvWorker+"="+strconv.Itoa(wireVersion),
+		EnvName+"="+cfg.Name,
+		EnvIdentity+"="+Identity(),
+		EnvParent+"="+strconv.Itoa(os.Getpid()),
+	)
+	env = append(env, cfg.Env...)
+	attr := &os.ProcAttr{
+		Env:   env,
+		Files: []*os.File{devnull, stdout, w, childConn, statusFile},
+		Sys:   &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
+	}
+	proc, err := startOnForkThread(executable(), os.Args, attr)
+	if err != nil {
+		return nil, fmt.Errorf("multiproc: starting a worker: %w", err)
+	}
+	unmap = false
+	c.proc, c.Pid = proc, proc.Pid
+	go c.reap()
+	return c, nil
+}
+
+// reap waits for the worker to end, kills what is left of its process group, and collects it.
+func (c *Child) reap() {
+	var info unix.Siginfo
+	for {
+		// WNOWAIT leaves the process a zombie, so its pid and process group cannot be reused
+		// while we kill the group.
+		err := unix.Waitid(unix.P_PID, c.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err == nil || !errors.Is(err, syscall.EINTR) {
+			break
+		}
+	}
+	c.mu.Lock()
+	unix.Kill(-c.Pid, syscall.SIGKILL)
+	c.exited = true
+	c.mu.Unlock()
+	state, _ := c.proc.Wait()
+	if c.stdout != nil {
+		c.stdout.Wait()
+	}
+	c.stderr.Wait()
+	c.mu.Lock()
+	c.state = state
+	b, item, started, running := c.status.Current()
+	c.final = [4]uint64{b, uint64(item), uint64(started), boolWord(running)}
+	c.status = wire.Status{}
+	unix.Munmap(c.page)
+	c.mu.Unlock()
+	c.Conn.Close()
+	close(c.done)
+}
+
+// Done is closed when the worker has ended, its output was copied and its resources freed.
+func (c *Child) Done() <-chan struct{} { return c.done }
+
+// Signal sends sig to the worker's whole process group, unless it has ended.
+func (c *Child) Signal(sig syscall.Signal) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.exited {
+		return nil
+	}
+	if err := unix.Kill(-c.Pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("multiproc: signalling worker %d: %w", c.Pid, err)
+	}
+	return nil
+}
+
+// Exit reports how the worker ended; call it after Done. code is -1 when a signal ended it.
+func (c *Child) Exit() (code int, sig syscall.Signal) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state == nil {
+		return -1, 0
+	}
+	if ws, ok := c.state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return -1, ws.Signal()
+	}
+	return c.state.ExitCode(), 0
+}
+
+// SyncOutput copies what the worker has written so far to its writers.
+func (c *Child) SyncOutput() {
+	if c.stdout != nil {
+		c.stdout.Sync()
+	}
+	c.stderr.Sync()
+}
+
+// StderrTail returns the end of what the worker wrote to its standard error.
+func (c *Child) StderrTail() string { return c.stderr.Tail() }
+
+// Running reports the item the worker is running, as its status page says; after the worker
+// has ended, the item it was running when it ended.
+func (c *Child) Running() (batch uint64, item int, started int64, running bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.status == (wire.Status{}) {
+		return c.final[0], int(c.final[1]), int64(c.final[2]), c.final[3] == 1
+	}
+	return c.status.Current()
+}
+
+func boolWord(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}

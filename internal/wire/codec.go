@@ -1,0 +1,210 @@
+package wire
+
+import (
+	"encoding/binary"
+	"encoding/gob"
+	"fmt"
+)
+
+// Encoder builds frames, several at a time, into one buffer: the caller writes them with one
+// syscall. Values travel on one persistent gob stream, so a type's description is sent once
+// per connection, not once per message.
+type Encoder struct {
+	buf     []byte
+	start   int // where the open frame begins
+	gob     *gob.Encoder
+	restart bool // the next frame starts a new gob stream
+}
+
+// NewEncoder returns an Encoder with an empty buffer.
+func NewEncoder() *Encoder {
+	e := &Encoder{}
+	e.gob = gob.NewEncoder((*appender)(e))
+	return e
+}
+
+type appender Encoder
+
+func (a *appender) Write(p []byte) (int, error) {
+	a.buf = append(a.buf, p...)
+	return len(p), nil
+}
+
+// Begin opens a frame. Every Begin is followed by End or Abort.
+func (e *Encoder) Begin(kind Kind, flags uint8, id uint64) {
+	if e.restart {
+		flags |= FlagRestart
+		e.restart = false
+	}
+	e.start = len(e.buf)
+	e.buf = AppendHeader(e.buf, kind, flags, id)
+}
+
+// Uint32 appends v to the open frame.
+func (e *Encoder) Uint32(v uint32) { e.buf = binary.LittleEndian.AppendUint32(e.buf, v) }
+
+// Uint64 appends v to the open frame.
+func (e *Encoder) Uint64(v uint64) { e.buf = binary.LittleEndian.AppendUint64(e.buf, v) }
+
+// String appends s to the open frame.
+func (e *Encoder) String(s string) {
+	e.Uint32(uint32(len(s)))
+	e.buf = append(e.buf, s...)
+}
+
+// Bytes appends b, length first, to the open frame.
+func (e *Encoder) Bytes(b []byte) {
+	e.Uint32(uint32(len(b)))
+	e.buf = append(e.buf, b...)
+}
+
+// Value appends v, gob-encoded, to the open frame. On error the frame is dropped (as if
+// Aborted) and the gob stream starts anew, because gob may already count as sent a type
+// description that the dropped bytes held.
+func (e *Encoder) Value(v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("gob: %v", r)
+		}
+		if err != nil {
+			e.Abort()
+			e.gob = gob.NewEncoder((*appender)(e))
+			e.restart = true
+		}
+	}()
+	return e.gob.Encode(v)
+}
+
+// Abort drops the open frame.
+func (e *Encoder) Abort() { e.buf = e.buf[:e.start] }
+
+// End closes the open frame. A frame over MaxFrame is dropped with an error.
+func (e *Encoder) End() error {
+	if err := FinishFrame(e.buf, e.start); err != nil {
+		e.Abort()
+		return err
+	}
+	return nil
+}
+
+// Pending returns the frames built since the last Reset.
+func (e *Encoder) Pending() []byte { return e.buf }
+
+// Reset empties the buffer, keeping a moderate one for reuse.
+func (e *Encoder) Reset() {
+	if cap(e.buf) > 4<<20 {
+		e.buf = nil
+	}
+	e.buf = e.buf[:0]
+	e.start = 0
+}
+
+// Decoder reads the fields and values of one frame at a time.
+type Decoder struct {
+	r   payloadReader
+	gob *gob.Decoder
+}
+
+// NewDecoder returns a Decoder; give it frames with Next.
+func NewDecoder() *Decoder {
+	d := &Decoder{}
+	d.gob = gob.NewDecoder(&d.r)
+	return d
+}
+
+// Next makes f the frame to read from.
+func (d *Decoder) Next(f Frame) {
+	d.r.b = f.Payload
+	if f.Flags&FlagRestart != 0 {
+		d.gob = gob.NewDecoder(&d.r)
+	}
+}
+
+// Len is the number of unread bytes of the frame.
+func (d *Decoder) Len() int { return len(d.r.b) }
+
+func (d *Decoder) short(what string) error {
+	return fmt.Errorf("%w: frame too short for %s", ErrProtocol, what)
+}
+
+// Uint32 reads a uint32.
+func (d *Decoder) Uint32() (uint32, error) {
+	if len(d.r.b) < 4 {
+		return 0, d.short("a uint32")
+	}
+	v := binary.LittleEndian.Uint32(d.r.b)
+	d.r.b = d.r.b[4:]
+	return v, nil
+}
+
+// Uint64 reads a uint64.
+func (d *Decoder) Uint64() (uint64, error) {
+	if len(d.r.b) < 8 {
+		return 0, d.short("a uint64")
+	}
+	v := binary.LittleEndian.Uint64(d.r.b)
+	d.r.b = d.r.b[8:]
+	return v, nil
+}
+
+// Bytes reads a length-prefixed byte slice; it aliases the frame.
+func (d *Decoder) Bytes() ([]byte, error) {
+	n, err := d.Uint32()
+	if err != nil {
+		return nil, err
+	}
+	if uint64(n) > uint64(len(d.r.b)) {
+		return nil, d.short(fmt.Sprintf("%d bytes", n))
+	}
+	b := d.r.b[:n:n]
+	d.r.b = d.r.b[n:]
+	return b, nil
+}
+
+// String reads a length-prefixed string.
+func (d *Decoder) String() (string, error) {
+	b, err := d.Bytes()
+	return string(b), err
+}
+
+// Value decodes the next gob value of the frame into v, a pointer to a fresh variable. Gob's
+// own checks bound what it allocates by the frame's size; a panic inside gob on malformed
+// bytes is returned as an error.
+func (d *Decoder) Value(v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: gob: %v", ErrProtocol, r)
+		}
+	}()
+	if err := d.gob.Decode(v); err != nil {
+		return fmt.Errorf("%w: %v", ErrProtocol, err)
+	}
+	return nil
+}
+
+// Skip reads the next gob value and discards it, learning the types it describes.
+func (d *Decoder) Skip() error { return d.Value(nil) }
+
+// payloadReader gives gob the unread part of the current frame. It is an io.ByteReader, so gob
+// reads no further than each message and never across frames.
+type payloadReader struct{ b []byte }
+
+func (r *payloadReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, errEndOfFrame
+	}
+	n := copy(p, r.b)
+	r.b = r.b[n:]
+	return n, nil
+}
+
+func (r *payloadReader) ReadByte() (byte, error) {
+	if len(r.b) == 0 {
+		return 0, errEndOfFrame
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c, nil
+}
+
+var errEndOfFrame = fmt.Errorf("%w: value cut short by the end of its frame", ErrProtocol)

@@ -1,0 +1,160 @@
+// Package wire is the protocol between a multiproc parent and its workers: length-prefixed
+// frames on a unix socket, each carrying a kind, a batch id and a payload, with gob values on
+// one persistent stream per direction.
+//
+// A frame is
+//
+//	u32 length of what follows (little endian), at most MaxFrame
+//	u8  kind
+//	u8  flags
+//	u64 id (the batch the frame is about)
+//	payload
+//
+// The reader refuses a length over MaxFrame or under the header size, an unknown kind, and
+// reads a large payload in steps, so a peer that writes garbage costs at most what it sends.
+package wire
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Version is the protocol version; the handshake refuses a peer with another one.
+const Version = 1
+
+// MaxFrame bounds a frame's length. A value larger than this cannot travel in one task.
+const MaxFrame = 1 << 30
+
+// headerSize is kind + flags + id, the part of a frame's length that is not payload.
+const headerSize = 1 + 1 + 8
+
+// Kind says what a frame carries.
+type Kind uint8
+
+// The frame kinds. Parent to worker: Batch, Cancel, Exit. Worker to parent: Hello, Outputs,
+// Failure.
+const (
+	KindHello   Kind = iota + 1 // the worker's handshake
+	KindBatch                   // inputs of a batch to run
+	KindCancel                  // stop the batch with this id
+	KindExit                    // finish what is queued, then exit
+	KindOutputs                 // outputs of a range of a batch's items
+	KindFailure                 // one item of a batch failed
+	kindEnd
+)
+
+func (k Kind) String() string {
+	names := [...]string{"?", "hello", "batch", "cancel", "exit", "outputs", "failure"}
+	if k < kindEnd {
+		return names[k]
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// Flags modify a frame.
+const (
+	// FlagRestart says the sender's gob stream starts anew with this frame: the receiver must
+	// use a fresh decoder. Sent after an encoding error left the old stream unusable.
+	FlagRestart uint8 = 1 << iota
+	// FlagLast marks the last frame a worker sends about a batch.
+	FlagLast
+)
+
+// ErrProtocol is wrapped by every error about a malformed frame.
+var ErrProtocol = errors.New("multiproc: protocol error")
+
+// Frame is one frame read from a connection. Payload is valid until the next read.
+type Frame struct {
+	Kind    Kind
+	Flags   uint8
+	ID      uint64
+	Payload []byte
+}
+
+// Reader reads frames.
+type Reader struct {
+	r   *bufio.Reader
+	buf []byte
+	max int
+}
+
+// NewReader returns a Reader of frames from r whose length is at most max (MaxFrame if 0).
+func NewReader(r io.Reader, max int) *Reader {
+	if max <= 0 {
+		max = MaxFrame
+	}
+	return &Reader{r: bufio.NewReaderSize(r, 64<<10), max: max}
+}
+
+// Read reads the next frame. io.EOF means the peer closed cleanly between frames; a frame
+// cut short is io.ErrUnexpectedEOF; a malformed one wraps ErrProtocol.
+func (r *Reader) Read() (Frame, error) {
+	var head [4 + headerSize]byte
+	if _, err := io.ReadFull(r.r, head[:]); err != nil {
+		if err == io.EOF {
+			return Frame{}, io.EOF
+		}
+		return Frame{}, io.ErrUnexpectedEOF
+	}
+	n := binary.LittleEndian.Uint32(head[:4])
+	f := Frame{Kind: Kind(head[4]), Flags: head[5], ID: binary.LittleEndian.Uint64(head[6:])}
+	if n < headerSize || int64(n) > int64(r.max) {
+		return Frame{}, fmt.Errorf("%w: frame length %d outside [%d, %d]", ErrProtocol, n, headerSize, r.max)
+	}
+	if f.Kind == 0 || f.Kind >= kindEnd {
+		return Frame{}, fmt.Errorf("%w: unknown frame kind %d", ErrProtocol, head[4])
+	}
+	payload, err := r.readPayload(int(n) - headerSize)
+	if err != nil {
+		return Frame{}, err
+	}
+	f.Payload = payload
+	return f, nil
+}
+
+// readPayload reads n bytes, growing its buffer only as bytes arrive: a lying length costs
+// what the peer really sends, not what it claims.
+func (r *Reader) readPayload(n int) ([]byte, error) {
+	const step = 1 << 20
+	if n <= step || n <= cap(r.buf) {
+		if cap(r.buf) < n {
+			r.buf = make([]byte, n)
+		}
+		b := r.buf[:n]
+		if _, err := io.ReadFull(r.r, b); err != nil {
+			return nil, io.ErrUnexpectedEOF
+		}
+		return b, nil
+	}
+	b := r.buf[:0]
+	for len(b) < n {
+		chunk := min(n-len(b), max(step, len(b)))
+		b = append(b, make([]byte, chunk)...)
+		if _, err := io.ReadFull(r.r, b[len(b)-chunk:]); err != nil {
+			return nil, io.ErrUnexpectedEOF
+		}
+	}
+	if n <= 64<<20 {
+		r.buf = b // keep buffers of moderate size for the next frame
+	}
+	return b, nil
+}
+
+// AppendHeader starts a frame in b: the length is filled in by FinishFrame.
+func AppendHeader(b []byte, kind Kind, flags uint8, id uint64) []byte {
+	b = append(b, 0, 0, 0, 0, byte(kind), flags)
+	return binary.LittleEndian.AppendUint64(b, id)
+}
+
+// FinishFrame writes the length of the frame that starts at b[start:].
+func FinishFrame(b []byte, start int) error {
+	n := len(b) - start - 4
+	if n > MaxFrame {
+		return fmt.Errorf("multiproc: a message of %d bytes is over the limit of %d", n, MaxFrame)
+	}
+	binary.LittleEndian.PutUint32(b[start:], uint32(n))
+	return nil
+}

@@ -1,0 +1,82 @@
+package wire
+
+import "fmt"
+
+// Hello is the worker's first frame: who it is and what it speaks.
+type Hello struct {
+	Version  uint32
+	Pid      uint32
+	Identity string // the binary's identity; must equal the parent's
+}
+
+// EncodeHello appends a Hello frame.
+func EncodeHello(e *Encoder, h Hello) error {
+	e.Begin(KindHello, 0, 0)
+	e.Uint32(h.Version)
+	e.Uint32(h.Pid)
+	e.String(h.Identity)
+	return e.End()
+}
+
+// DecodeHello reads a Hello frame.
+func DecodeHello(d *Decoder, f Frame) (Hello, error) {
+	if f.Kind != KindHello {
+		return Hello{}, fmt.Errorf("%w: expected a hello frame, got %v", ErrProtocol, f.Kind)
+	}
+	d.Next(f)
+	var h Hello
+	var err error
+	if h.Version, err = d.Uint32(); err != nil {
+		return h, err
+	}
+	if h.Pid, err = d.Uint32(); err != nil {
+		return h, err
+	}
+	h.Identity, err = d.String()
+	return h, err
+}
+
+// BatchHeader precedes a batch's inputs (a gob value holding all of them).
+type BatchHeader struct {
+	Func    string
+	Count   uint32 // number of items
+	Timeout int64  // per item, in nanoseconds; 0 for none
+	Attempt uint32 // 1 for the first run of these items
+}
+
+// EncodeBatchHeader opens a Batch frame and writes h; the caller appends the inputs and Ends.
+func EncodeBatchHeader(e *Encoder, id uint64, h BatchHeader) {
+	e.Begin(KindBatch, 0, id)
+	e.String(h.Func)
+	e.Uint32(h.Count)
+	e.Uint64(uint64(h.Timeout))
+	e.Uint32(h.Attempt)
+}
+
+// DecodeBatchHeader reads the header of a Batch frame; the inputs follow.
+func DecodeBatchHeader(d *Decoder) (BatchHeader, error) {
+	var h BatchHeader
+	var err error
+	if h.Func, err = d.String(); err != nil {
+		return h, err
+	}
+	if h.Count, err = d.Uint32(); err != nil {
+		return h, err
+	}
+	t, err := d.Uint64()
+	if err != nil {
+		return h, err
+	}
+	h.Timeout = int64(t)
+	h.Attempt, err = d.Uint32()
+	return h, err
+}
+
+// Error is a task's failure as it crosses the process boundary.
+type Error struct {
+	Type      string   // the error's dynamic type, as %T prints it
+	Message   string   // err.Error(), or the panic value
+	Sentinels []string // keys of the registered sentinels that errors.Is matches
+	Panic     bool
+	Stack     string // the panicking goroutine's stack
+}

@@ -1,0 +1,290 @@
+// Package worker is the loop a worker process runs: it says hello to its parent, then runs
+// the batches it is sent, one item at a time, and reports each item's output or failure.
+//
+// Two goroutines share the work. The reader decodes frames in order (the gob stream is
+// sequential) and queues decoded batches; the runner runs them and is the only writer, with
+// blocking writes on its own thread. Outputs of quick items are sent together; which item is
+// running is stored in the status page, so that a death is blamed on the right item without a
+// message per item.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/multiproc/multiproc/internal/wire"
+)
+
+// Handler decodes the inputs of batches for one registered function.
+type Handler interface {
+	DecodeBatch(dec *wire.Decoder, count int) (Batch, error)
+}
+
+// Batch is a decoded batch: it runs its items and encodes their outputs.
+type Batch interface {
+	Run(ctx context.Context, i int) error
+	EncodeOutputs(enc *wire.Encoder, lo, hi int) error
+}
+
+// Config is what Serve needs from the root package.
+type Config struct {
+	Conn     *os.File
+	Status   wire.Status
+	Identity string
+	Lookup   func(name string) (Handler, bool)
+	// Describe turns a task's error into its form on the wire.
+	Describe func(err error) wire.Error
+	// NotRegistered and Timeout are the errors for a missing function and an expired item.
+	NotRegistered func(name string) error
+	Timeout       func(d time.Duration) error
+}
+
+// flushEvery bounds how long finished outputs wait before they are sent.
+const flushEvery = 2 * time.Millisecond
+
+type queued struct {
+	id     uint64
+	head   wire.BatchHeader
+	batch  Batch
+	err    error // every item fails with it (function missing, inputs undecodable)
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+type server struct {
+	cfg   Config
+	enc   *wire.Encoder
+	queue chan *queued
+
+	mu      sync.Mutex
+	pending map[uint64]*queued // queued or running, by id, for Cancel
+}
+
+// attemptKey is the context key of the attempt number.
+type attemptKey struct{}
+
+// Attempt returns the attempt number stored in ctx by the worker (1 for a first run), or 0.
+func Attempt(ctx context.Context) int {
+	n, _ := ctx.Value(attemptKey{}).(int)
+	return n
+}
+
+// Serve runs the worker until its parent says Exit or goes away; then it exits the process.
+func Serve(cfg Config) {
+	s := &server{cfg: cfg, enc: wire.NewEncoder(), queue: make(chan *queued, 64),
+		pending: make(map[uint64]*queued)}
+	if err := wire.EncodeHello(s.enc, wire.Hello{Version: wire.Version, Pid: uint32(os.Getpid()),
+		Identity: cfg.Identity}); err != nil {
+		fatal(err)
+	}
+	s.flush()
+	go s.read()
+	for q := range s.queue {
+		s.run(q)
+	}
+	os.Exit(0)
+}
+
+func fatal(err error) {
+	fmt.Fprintf(os.Stderr, "multiproc worker %d: %v\n", os.Getpid(), err)
+	os.Exit(3)
+}
+
+// read decodes frames until Exit (then closes the queue) or until the parent is gone (then
+// exits at once: a worker never outlives its parent's interest in it).
+func (s *server) read() {
+	r := wire.NewReader(s.cfg.Conn, 0)
+	dec := wire.NewDecoder()
+	for {
+		f, err := r.Read()
+		if err != nil {
+			os.Exit(0)
+		}
+		dec.Next(f)
+		switch f.Kind {
+		case wire.KindBatch:
+			s.enqueue(f.ID, dec)
+		case wire.KindCancel:
+			s.mu.Lock()
+			if q := s.pending[f.ID]; q != nil {
+				q.cancel()
+			}
+			s.mu.Unlock()
+		case wire.KindExit:
+			close(s.queue)
+			// Keep reading: a Cancel may still come, and end of file still means exit.
+			for {
+				f, err := r.Read()
+				if err != nil {
+					os.Exit(0)
+				}
+				if f.Kind == wire.KindCancel {
+					s.mu.Lock()
+					if q := s.pending[f.ID]; q != nil {
+						q.cancel()
+					}
+					s.mu.Unlock()
+				}
+			}
+		default:
+			fatal(fmt.Errorf("%w: unexpected %v frame", wire.ErrProtocol, f.Kind))
+		}
+	}
+}
+
+func (s *server) enqueue(id uint64, dec *wire.Decoder) {
+	head, err := wire.DecodeBatchHeader(dec)
+	if err != nil {
+		fatal(err)
+	}
+	q := &queued{id: id, head: head}
+	q.ctx, q.cancel = context.WithCancel(context.WithValue(context.Background(), attemptKey{}, int(head.Attempt)))
+	if h, ok := s.cfg.Lookup(head.Func); !ok {
+		q.err = s.cfg.NotRegistered(head.Func)
+		// Reading the inputs into nothing keeps the gob stream in step: type descriptions
+		// they carry are still learnt.
+		if err := dec.Skip(); err != nil {
+			fatal(err)
+		}
+	} else if q.batch, err = h.DecodeBatch(dec, int(head.Count)); err != nil {
+		if errors.Is(err, wire.ErrProtocol) {
+			fatal(err)
+		}
+		q.err = err
+	}
+	s.mu.Lock()
+	s.pending[id] = q
+	s.mu.Unlock()
+	s.queue <- q
+}
+
+// run runs the items of one batch in order.
+func (s *server) run(q *queued) {
+	defer func() {
+		s.mu.Lock()
+		delete(s.pending, q.id)
+		s.mu.Unlock()
+		q.cancel()
+	}()
+	count := int(q.head.Count)
+	if q.err != nil {
+		for i := range count {
+			s.fail(q.id, i, s.cfg.Describe(q.err))
+		}
+		s.finish(q, count, count)
+		return
+	}
+	lo := 0 // first item whose output is not sent yet
+	lastFlush := time.Now()
+	for i := 0; i < count; i++ {
+		if q.ctx.Err() != nil {
+			s.finish(q, lo, i)
+			return
+		}
+		werr, failed := s.runItem(q, i)
+		if failed {
+			s.sendOutputs(q, lo, i, 0)
+			s.fail(q.id, i, werr)
+			lo = i + 1
+		}
+		if i+1 < count && time.Since(lastFlush) >= flushEvery {
+			s.sendOutputs(q, lo, i+1, 0)
+			lo = i + 1
+			s.flush()
+			lastFlush = time.Now()
+		}
+	}
+	s.finish(q, lo, count)
+}
+
+// finish sends the outputs lo..hi-1 as the batch's last frame.
+func (s *server) finish(q *queued, lo, hi int) {
+	s.sendOutputs(q, lo, hi, wire.FlagLast)
+	s.flush()
+}
+
+// runItem runs item i, turning a panic into a failure.
+func (s *server) runItem(q *queued, i int) (werr wire.Error, failed bool) {
+	ctx := q.ctx
+	var timeout time.Duration
+	if q.head.Timeout > 0 {
+		timeout = time.Duration(q.head.Timeout)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	s.cfg.Status.Begin(q.id, i, time.Now().UnixNano())
+	defer s.cfg.Status.End()
+	defer func() {
+		if r := recover(); r != nil {
+			werr = wire.Error{Type: fmt.Sprintf("%T", r), Message: fmt.Sprint(r), Panic: true,
+				Stack: string(debug.Stack())}
+			failed = true
+		}
+	}()
+	err := q.batch.Run(ctx, i)
+	if err == nil {
+		return wire.Error{}, false
+	}
+	if timeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) && q.ctx.Err() == nil {
+		err = s.cfg.Timeout(timeout)
+	}
+	return s.cfg.Describe(err), true
+}
+
+func (s *server) sendOutputs(q *queued, lo, hi int, flags uint8) {
+	if lo == hi && flags == 0 {
+		return
+	}
+	s.enc.Begin(wire.KindOutputs, flags, q.id)
+	s.enc.Uint32(uint32(lo))
+	s.enc.Uint32(uint32(hi))
+	if lo < hi {
+		if err := q.batch.EncodeOutputs(s.enc, lo, hi); err != nil {
+			// The outputs cannot travel: each item fails with the reason instead.
+			for i := lo; i < hi; i++ {
+				s.fail(q.id, i, s.cfg.Describe(err))
+			}
+			if flags != 0 {
+				s.sendOutputs(q, hi, hi, flags)
+			}
+			return
+		}
+	}
+	if err := s.enc.End(); err != nil {
+		for i := lo; i < hi; i++ {
+			s.fail(q.id, i, s.cfg.Describe(err))
+		}
+		if flags != 0 {
+			s.sendOutputs(q, hi, hi, flags)
+		}
+	}
+}
+
+func (s *server) fail(id uint64, i int, werr wire.Error) {
+	s.enc.Begin(wire.KindFailure, 0, id)
+	s.enc.Uint32(uint32(i))
+	if err := s.enc.Value(&werr); err != nil {
+		fatal(err)
+	}
+	if err := s.enc.End(); err != nil {
+		fatal(err)
+	}
+}
+
+// flush writes the frames built so far with one write.
+func (s *server) flush() {
+	b := s.enc.Pending()
+	if len(b) == 0 {
+		return
+	}
+	if _, err := s.cfg.Conn.Write(b); err != nil {
+		os.Exit(0) // the parent is gone
+	}
+	s.enc.Reset()
+}
