@@ -43,6 +43,7 @@ type Death struct {
 type Config struct {
 	Workers    int
 	NamePrefix string // workers are NamePrefix-1, NamePrefix-2, ...; replacements go on counting
+	WorkerName string // the name of the only worker, instead
 	Stdout     io.Writer
 	Stderr     io.Writer
 	Logger     *slog.Logger
@@ -146,6 +147,9 @@ func (e *Engine) nextName() string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.named++
+	if e.cfg.WorkerName != "" {
+		return e.cfg.WorkerName
+	}
 	return fmt.Sprintf("%s-%d", e.cfg.NamePrefix, e.named)
 }
 
@@ -195,6 +199,19 @@ func (e *Engine) Pids() []int {
 		pids = append(pids, w.child.Pid)
 	}
 	return pids
+}
+
+// Signal sends sig to every worker's process group.
+func (e *Engine) Signal(sig syscall.Signal) error {
+	e.mu.Lock()
+	ws := append([]*worker(nil), e.workers...)
+	e.mu.Unlock()
+	for _, w := range ws {
+		if err := w.child.Signal(sig); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ErrClosed is returned for work given to a closed engine unless Config.Closed says otherwise.

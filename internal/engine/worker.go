@@ -362,7 +362,7 @@ func (w *worker) handle(f wire.Frame, dec *wire.Decoder) error {
 			}
 		}
 		w.child.SyncOutput()
-		e.finishRange(b, b.lo+int(hi), nil)
+		e.finishRange(b, b.lo+int(hi), b.job.canceled())
 		if f.Flags&wire.FlagLast != 0 {
 			w.last(b)
 		}
@@ -379,7 +379,11 @@ func (w *worker) handle(f wire.Frame, dec *wire.Decoder) error {
 			return err
 		}
 		w.child.SyncOutput()
-		e.finishRange(b, b.next+1, e.cfg.Remote(we))
+		err = b.job.canceled() // a cancelled job's items end with the reason it was cancelled
+		if err == nil {
+			err = e.cfg.Remote(we)
+		}
+		e.finishRange(b, b.next+1, err)
 	default:
 		return fmt.Errorf("%w: unexpected %v frame from a worker", wire.ErrProtocol, f.Kind)
 	}

@@ -1,0 +1,233 @@
+package multiproc
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"time"
+)
+
+// DefaultGracePeriod is how long a task asked to stop (by cancellation, TaskTimeout or
+// Terminate) has to return before its worker is killed.
+const DefaultGracePeriod = 500 * time.Millisecond
+
+// Option configures NewPool and Start. An invalid value makes them return an error wrapping
+// ErrInvalidOption.
+type Option interface {
+	apply(*config) error
+}
+
+// MapOption configures Map, Imap and ImapUnordered.
+type MapOption interface {
+	applyMap(*mapConfig) error
+}
+
+type config struct {
+	processes   int
+	timeout     time.Duration
+	memoryLimit int64
+	maxTasks    int
+	retries     int
+	stdout      io.Writer
+	stderr      io.Writer
+	logger      *slog.Logger
+	name        string
+	grace       time.Duration
+	poolOnly    []string // options given that only a pool understands
+}
+
+func newConfig(opts []Option) (*config, error) {
+	c := &config{processes: runtime.NumCPU(), grace: DefaultGracePeriod}
+	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: nil Option", ErrInvalidOption)
+		}
+		if err := o.apply(c); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+type optionFunc func(*config) error
+
+func (f optionFunc) apply(c *config) error { return f(c) }
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...)
+}
+
+// Processes sets the number of worker processes of a pool (default runtime.NumCPU()).
+func Processes(n int) Option {
+	return optionFunc(func(c *config) error {
+		if n < 1 {
+			return invalid("Processes(%d): a pool needs at least 1 process", n)
+		}
+		c.processes = n
+		c.poolOnly = append(c.poolOnly, "Processes")
+		return nil
+	})
+}
+
+// TaskTimeout bounds how long one task may run. At d the task's context is cancelled; a task
+// still running a grace period later is killed with its worker, which is replaced. The task
+// fails with ErrTimeout either way.
+func TaskTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if d <= 0 {
+			return invalid("TaskTimeout(%v): must be positive", d)
+		}
+		c.timeout = d
+		return nil
+	})
+}
+
+// MemoryLimit bounds each worker's memory: a worker over it is killed and its task fails with
+// ErrMemoryLimit.
+//
+// Not yet enforced: the value is validated and kept.
+func MemoryLimit(bytes int64) Option {
+	return optionFunc(func(c *config) error {
+		if bytes <= 0 {
+			return invalid("MemoryLimit(%d): must be positive", bytes)
+		}
+		c.memoryLimit = bytes
+		return nil
+	})
+}
+
+// MaxTasksPerWorker recycles a pool's worker after it has run n tasks.
+//
+// Not yet enforced: the value is validated and kept.
+func MaxTasksPerWorker(n int) Option {
+	return optionFunc(func(c *config) error {
+		if n < 1 {
+			return invalid("MaxTasksPerWorker(%d): must be at least 1", n)
+		}
+		c.maxTasks = n
+		c.poolOnly = append(c.poolOnly, "MaxTasksPerWorker")
+		return nil
+	})
+}
+
+// Retries re-runs a task whose worker died, up to n times, on another worker. Errors a task
+// returns, panics and timeouts are not retried. Default 0.
+func Retries(n int) Option {
+	return optionFunc(func(c *config) error {
+		if n < 0 {
+			return invalid("Retries(%d): must not be negative", n)
+		}
+		c.retries = n
+		c.poolOnly = append(c.poolOnly, "Retries")
+		return nil
+	})
+}
+
+// Stdout sets where workers' standard output goes (default: the parent's, shared directly).
+// What a task wrote before it returned reaches w before the caller sees the task's result.
+func Stdout(w io.Writer) Option {
+	return optionFunc(func(c *config) error {
+		if w == nil {
+			return invalid("Stdout(nil)")
+		}
+		c.stdout = w
+		return nil
+	})
+}
+
+// Stderr sets where workers' standard error goes (default: the parent's). The end of it is
+// kept either way for *WorkerError.
+func Stderr(w io.Writer) Option {
+	return optionFunc(func(c *config) error {
+		if w == nil {
+			return invalid("Stderr(nil)")
+		}
+		c.stderr = w
+		return nil
+	})
+}
+
+// Logger receives worker lifecycle events (started, exited, replaced, timed out). Silent by
+// default.
+func Logger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) error {
+		if l == nil {
+			return invalid("Logger(nil)")
+		}
+		c.logger = l
+		return nil
+	})
+}
+
+// Name names a process ("Process-N" by default), or sets the prefix of a pool's worker names
+// ("PoolWorker" by default: PoolWorker-1, PoolWorker-2, ...).
+func Name(name string) Option {
+	return optionFunc(func(c *config) error {
+		if name == "" {
+			return invalid("Name(\"\")")
+		}
+		c.name = name
+		return nil
+	})
+}
+
+// GracePeriod sets how long a task asked to stop (by cancellation, TaskTimeout, Terminate) has
+// before its worker is killed. Default DefaultGracePeriod.
+func GracePeriod(d time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		if d <= 0 {
+			return invalid("GracePeriod(%v): must be positive", d)
+		}
+		c.grace = d
+		return nil
+	})
+}
+
+type mapConfig struct {
+	chunkSize int // 0: automatic
+	progress  io.Writer
+}
+
+func newMapConfig(opts []MapOption) (*mapConfig, error) {
+	c := &mapConfig{}
+	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: nil MapOption", ErrInvalidOption)
+		}
+		if err := o.applyMap(c); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+type mapOptionFunc func(*mapConfig) error
+
+func (f mapOptionFunc) applyMap(c *mapConfig) error { return f(c) }
+
+// ChunkSize sets how many inputs are sent to a worker at once. By default Map uses about
+// len(inputs)/(4·workers), like Python; streams adapt: while a worker is idle each input goes
+// at once, and inputs that arrive while all are busy travel together.
+func ChunkSize(n int) MapOption {
+	return mapOptionFunc(func(c *mapConfig) error {
+		if n < 1 {
+			return invalid("ChunkSize(%d): must be at least 1", n)
+		}
+		c.chunkSize = n
+		return nil
+	})
+}
+
+// Progress draws a live progress bar on w.
+//
+// Not yet drawn: the writer is accepted.
+func Progress(w io.Writer) MapOption {
+	return mapOptionFunc(func(c *mapConfig) error {
+		if w == nil {
+			return invalid("Progress(nil)")
+		}
+		c.progress = w
+		return nil
+	})
+}

@@ -1,0 +1,254 @@
+package multiproc
+
+import (
+	"context"
+	"iter"
+
+	"github.com/multiproc/multiproc/internal/engine"
+	"github.com/multiproc/multiproc/internal/wire"
+)
+
+// Imap applies f to the inputs on the workers of p and yields the outputs in input order
+// (Python's Pool.imap). It reads inputs only a bounded distance ahead of the consumer, so an
+// endless input works in bounded memory. A failed item yields its error (a *TaskError) at its
+// position and the stream goes on; breaking out of the loop stops the stream, and the pool is
+// free for other work at once. Cancelling ctx stops the tasks and yields ctx.Err() once.
+//
+// A panic inside inputs is raised again in the goroutine ranging over the results, after the
+// results of the inputs before it.
+func Imap[In, Out any](ctx context.Context, p *Pool, f *Func[In, Out], inputs iter.Seq[In], opts ...MapOption) iter.Seq2[Out, error] {
+	return func(yield func(Out, error) bool) {
+		for r := range runStream(ctx, p, f, inputs, opts, true) {
+			if !yield(r.Value, r.Err) {
+				return
+			}
+		}
+	}
+}
+
+// ImapUnordered is Imap yielding results as they complete (Python's imap_unordered); Index is
+// the input's position.
+func ImapUnordered[In, Out any](ctx context.Context, p *Pool, f *Func[In, Out], inputs iter.Seq[In], opts ...MapOption) iter.Seq[Result[Out]] {
+	return runStream(ctx, p, f, inputs, opts, false)
+}
+
+// Result is one outcome of ImapUnordered.
+type Result[Out any] struct {
+	Index int // the input's position
+	Value Out
+	Err   error
+}
+
+func runStream[In, Out any](ctx context.Context, p *Pool, f *Func[In, Out], inputs iter.Seq[In], opts []MapOption, ordered bool) iter.Seq[Result[Out]] {
+	return func(yield func(Result[Out]) bool) {
+		s, err := startStream(ctx, p, f, inputs, opts)
+		if err != nil {
+			yield(Result[Out]{Index: -1, Err: err})
+			return
+		}
+		defer s.stop()
+		s.consume(ordered, yield)
+	}
+}
+
+// stream is one Imap or ImapUnordered in progress. A producer goroutine reads inputs into a
+// ring of window slots and submits them in batches; the consumer yields results and frees
+// slots. The window bounds how far the producer reads ahead of the consumer.
+type stream[In, Out any] struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	f      *Func[In, Out]
+	eng    *engine.Engine
+	job    *engine.Job
+	bar    *bar
+	chunk  int // fixed chunk size, or 0 for adaptive
+	window int
+
+	ins    []In  // ring of window slots
+	outs   []Out // ring of window slots
+	errs   []error
+	tokens chan struct{} // free slots
+	ended  chan int      // indexes of finished items
+	quit   chan struct{} // the consumer has stopped
+
+	inputDone chan struct{} // closed when the producer has read all it will
+	total     int           // inputs read; valid after inputDone
+	panicked  bool          // inputs panicked; valid after inputDone
+	panicVal  any
+}
+
+func startStream[In, Out any](ctx context.Context, p *Pool, f *Func[In, Out], inputs iter.Seq[In], opts []MapOption) (*stream[In, Out], error) {
+	mc, err := newMapConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkCall(p, f); err != nil {
+		return nil, err
+	}
+	window := max(64, 64*p.size)
+	if mc.chunkSize > 0 {
+		window = max(window, 4*p.size*mc.chunkSize)
+	}
+	s := &stream[In, Out]{f: f, eng: p.eng, chunk: mc.chunkSize, window: window,
+		ins: make([]In, window), outs: make([]Out, window), errs: make([]error, window),
+		tokens: make(chan struct{}, window), ended: make(chan int, window),
+		quit: make(chan struct{}), inputDone: make(chan struct{})}
+	s.ctx, s.cancel = context.WithCancel(ctx)
+	if s.job, err = p.eng.NewJob(s.ctx, s); err != nil {
+		s.cancel()
+		return nil, err
+	}
+	for range window {
+		s.tokens <- struct{}{}
+	}
+	s.bar = newBar(mc.progress, -1)
+	go s.produce(inputs)
+	return s, nil
+}
+
+// produce reads inputs while slots are free. It submits a batch when it reaches the chunk
+// size or, with adaptive chunks, as soon as a worker is idle; before it waits for a slot it
+// submits what it has, so that results can free one.
+func (s *stream[In, Out]) produce(inputs iter.Seq[In]) {
+	i, lo := 0, 0
+	defer func() {
+		if r := recover(); r != nil {
+			s.panicked, s.panicVal = true, r
+		}
+		if lo < i {
+			s.job.Submit(lo, i)
+		}
+		s.total = i
+		close(s.inputDone)
+	}()
+	maxChunk := max(1, s.window/(4*max(1, s.eng.Live())))
+	for v := range inputs {
+		select {
+		case <-s.tokens:
+		default:
+			if lo < i {
+				s.job.Submit(lo, i)
+				lo = i
+			}
+			select {
+			case <-s.tokens:
+			case <-s.quit:
+				return
+			}
+		}
+		select {
+		case <-s.quit:
+			s.tokens <- struct{}{}
+			return
+		default:
+		}
+		s.ins[i%s.window] = v
+		i++
+		n := i - lo
+		if (s.chunk > 0 && n >= s.chunk) || (s.chunk == 0 && (n >= maxChunk || s.eng.Idle())) {
+			s.job.Submit(lo, i)
+			lo = i
+		}
+	}
+}
+
+// consume yields results until the inputs are exhausted, the consumer stops, or ctx ends.
+func (s *stream[In, Out]) consume(ordered bool, yield func(Result[Out]) bool) {
+	done := make([]bool, s.window) // ordered: finished but not yet yielded
+	next, yielded := 0, 0
+	inputDone := s.inputDone
+	for {
+		if inputDone == nil && yielded == s.total {
+			if s.panicked {
+				panic(s.panicVal)
+			}
+			return
+		}
+		select {
+		case i := <-s.ended:
+			if !ordered {
+				if !s.yield(i, yield) {
+					return
+				}
+				yielded++
+				continue
+			}
+			done[i%s.window] = true
+			for done[next%s.window] {
+				done[next%s.window] = false
+				if !s.yield(next, yield) {
+					return
+				}
+				next++
+				yielded++
+			}
+		case <-inputDone:
+			inputDone = nil
+		case <-s.ctx.Done():
+			yield(Result[Out]{Index: -1, Err: s.ctx.Err()})
+			return
+		}
+	}
+}
+
+// yield hands item i to the consumer and frees its slot.
+func (s *stream[In, Out]) yield(i int, yield func(Result[Out]) bool) bool {
+	k := i % s.window
+	r := Result[Out]{Index: i, Value: s.outs[k], Err: s.errs[k]}
+	var zeroIn In
+	var zeroOut Out
+	s.ins[k], s.outs[k], s.errs[k] = zeroIn, zeroOut, nil
+	s.tokens <- struct{}{}
+	return yield(r)
+}
+
+// stop ends the stream: the producer stops at its next input, unfinished tasks are cancelled.
+func (s *stream[In, Out]) stop() {
+	close(s.quit)
+	s.cancel()
+	s.job.Cancel(context.Canceled)
+	s.job.Release()
+	s.bar.finish()
+}
+
+func (s *stream[In, Out]) Func() string { return s.f.name }
+
+func (s *stream[In, Out]) EncodeInputs(enc *wire.Encoder, lo, hi int) error {
+	return s.f.in.encode(enc, ringRange(s.ins, lo, hi))
+}
+
+func (s *stream[In, Out]) DecodeOutputs(dec *wire.Decoder, lo, hi int) error {
+	out := make([]Out, hi-lo)
+	if err := s.f.out.decode(dec, out); err != nil {
+		return err
+	}
+	for k, v := range out {
+		s.outs[(lo+k)%len(s.outs)] = v
+	}
+	return nil
+}
+
+func (s *stream[In, Out]) Finish(i int, err error) {
+	if err != nil {
+		s.errs[i%s.window] = &TaskError{Index: i, Err: err}
+	} else {
+		s.bar.add(1)
+	}
+	s.ended <- i
+}
+
+// ringRange returns items lo..hi-1 of a ring, copying only when they wrap around.
+func ringRange[T any](ring []T, lo, hi int) []T {
+	a, b := lo%len(ring), hi%len(ring)
+	if b == 0 {
+		b = len(ring)
+	}
+	if a < b && hi-lo == b-a {
+		return ring[a:b]
+	}
+	out := make([]T, 0, hi-lo)
+	for i := lo; i < hi; i++ {
+		out = append(out, ring[i%len(ring)])
+	}
+	return out
+}
