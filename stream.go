@@ -3,6 +3,7 @@ package multiproc
 import (
 	"context"
 	"iter"
+	"sync"
 
 	"github.com/multiproc/multiproc/internal/engine"
 	"github.com/multiproc/multiproc/internal/wire"
@@ -64,12 +65,15 @@ type stream[In, Out any] struct {
 	chunk  int // fixed chunk size, or 0 for adaptive
 	window int
 
-	ins    []In  // ring of window slots
-	outs   []Out // ring of window slots
-	errs   []error
-	tokens chan struct{} // free slots
-	ended  chan int      // indexes of finished items
-	quit   chan struct{} // the consumer has stopped
+	ins   []In  // ring of window slots: item i lives in slot i%window
+	outs  []Out // ring of window slots
+	errs  []error
+	ended chan int // indexes of finished items
+
+	mu      sync.Mutex
+	slotted sync.Cond // signalled when a slot is freed or the consumer stops
+	busy    []bool    // the slot holds an item not yet yielded
+	quit    bool      // the consumer has stopped
 
 	inputDone chan struct{} // closed when the producer has read all it will
 	total     int           // inputs read; valid after inputDone
@@ -91,15 +95,12 @@ func startStream[In, Out any](ctx context.Context, p *Pool, f *Func[In, Out], in
 	}
 	s := &stream[In, Out]{f: f, eng: p.eng, chunk: mc.chunkSize, window: window,
 		ins: make([]In, window), outs: make([]Out, window), errs: make([]error, window),
-		tokens: make(chan struct{}, window), ended: make(chan int, window),
-		quit: make(chan struct{}), inputDone: make(chan struct{})}
+		busy: make([]bool, window), ended: make(chan int, window), inputDone: make(chan struct{})}
+	s.slotted.L = &s.mu
 	s.ctx, s.cancel = context.WithCancel(ctx)
 	if s.job, err = p.eng.NewJob(s.ctx, s); err != nil {
 		s.cancel()
 		return nil, err
-	}
-	for range window {
-		s.tokens <- struct{}{}
 	}
 	s.bar = newBar(mc.progress, -1)
 	go s.produce(inputs)
@@ -108,7 +109,8 @@ func startStream[In, Out any](ctx context.Context, p *Pool, f *Func[In, Out], in
 
 // produce reads inputs while slots are free. It submits a batch when it reaches the chunk
 // size or, with adaptive chunks, as soon as a worker is idle; before it waits for a slot it
-// submits what it has, so that results can free one.
+// submits what it has, so that results can free one. Item i waits for slot i%window itself,
+// so that the input never runs more than a window ahead of the oldest item not yet yielded.
 func (s *stream[In, Out]) produce(inputs iter.Seq[In]) {
 	i, lo := 0, 0
 	defer func() {
@@ -123,26 +125,24 @@ func (s *stream[In, Out]) produce(inputs iter.Seq[In]) {
 	}()
 	maxChunk := max(1, s.window/(4*max(1, s.eng.Live())))
 	for v := range inputs {
-		select {
-		case <-s.tokens:
-		default:
-			if lo < i {
-				s.job.Submit(lo, i)
-				lo = i
-			}
-			select {
-			case <-s.tokens:
-			case <-s.quit:
-				return
-			}
+		k := i % s.window
+		s.mu.Lock()
+		if s.busy[k] && lo < i {
+			s.mu.Unlock()
+			s.job.Submit(lo, i)
+			lo = i
+			s.mu.Lock()
 		}
-		select {
-		case <-s.quit:
-			s.tokens <- struct{}{}
+		for s.busy[k] && !s.quit {
+			s.slotted.Wait()
+		}
+		if s.quit {
+			s.mu.Unlock()
 			return
-		default:
 		}
-		s.ins[i%s.window] = v
+		s.busy[k] = true
+		s.mu.Unlock()
+		s.ins[k] = v
 		i++
 		n := i - lo
 		if (s.chunk > 0 && n >= s.chunk) || (s.chunk == 0 && (n >= maxChunk || s.eng.Idle())) {
@@ -198,13 +198,19 @@ func (s *stream[In, Out]) yield(i int, yield func(Result[Out]) bool) bool {
 	var zeroIn In
 	var zeroOut Out
 	s.ins[k], s.outs[k], s.errs[k] = zeroIn, zeroOut, nil
-	s.tokens <- struct{}{}
+	s.mu.Lock()
+	s.busy[k] = false
+	s.slotted.Signal()
+	s.mu.Unlock()
 	return yield(r)
 }
 
 // stop ends the stream: the producer stops at its next input, unfinished tasks are cancelled.
 func (s *stream[In, Out]) stop() {
-	close(s.quit)
+	s.mu.Lock()
+	s.quit = true
+	s.slotted.Signal()
+	s.mu.Unlock()
 	s.cancel()
 	s.job.Cancel(context.Canceled)
 	s.job.Release()

@@ -1,9 +1,11 @@
 package spawn
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 )
@@ -18,6 +20,7 @@ type output struct {
 	w    io.Writer
 	buf  []byte
 	tail tail
+	head crashHead
 	eof  bool
 	done chan struct{}
 }
@@ -54,6 +57,7 @@ func (o *output) drainLocked(fd int) bool {
 	for !o.eof {
 		n, err := syscall.Read(fd, o.buf)
 		if n > 0 {
+			o.head.write(o.buf[:n])
 			o.tail.write(o.buf[:n])
 			if o.w != nil {
 				o.w.Write(o.buf[:n]) // a failing writer must not stop the worker: keep draining
@@ -84,12 +88,67 @@ func (o *output) Sync() {
 // Wait waits until the pipe is closed by every writer and all was copied.
 func (o *output) Wait() { <-o.done }
 
-// Tail returns the last bytes written.
+// Tail returns the last bytes written. When a Go crash report (a panic or a fatal error)
+// started before them, its first lines come first: they say what happened, and a goroutine dump
+// after them may have pushed them out of the tail.
 func (o *output) Tail() string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.tail.String()
+	t := o.tail.String()
+	if h := o.head.String(); h != "" && !strings.Contains(t, h) {
+		return h + "\n[...]\n" + t
+	}
+	return t
 }
+
+// crashHead keeps the first bytes of the last Go crash report written.
+type crashHead struct {
+	b    []byte
+	open bool // still taking bytes of the report
+	last byte // the byte before the current write
+}
+
+const crashHeadSize = 1 << 10
+
+var crashStarts = []string{"panic: ", "fatal error: ", "SIGSEGV", "SIGBUS", "unexpected signal"}
+
+func (h *crashHead) write(p []byte) {
+	start := -1
+	for _, marker := range crashStarts {
+		for i := 0; ; {
+			k := bytes.Index(p[i:], []byte(marker))
+			if k < 0 {
+				break
+			}
+			at := i + k
+			prev := h.last
+			if at > 0 {
+				prev = p[at-1]
+			}
+			if prev == '\n' || prev == 0 {
+				if start < 0 || at < start {
+					start = at
+				}
+				break
+			}
+			i = at + 1
+		}
+	}
+	if start >= 0 {
+		h.b, h.open = h.b[:0], true
+		p = p[start:]
+	}
+	if h.open {
+		n := min(len(p), crashHeadSize-len(h.b))
+		h.b = append(h.b, p[:n]...)
+		h.open = len(h.b) < crashHeadSize
+	}
+	if len(p) > 0 {
+		h.last = p[len(p)-1]
+	}
+}
+
+func (h *crashHead) String() string { return string(h.b) }
 
 // tail keeps the last tailSize bytes written to it.
 type tail struct {
