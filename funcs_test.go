@@ -83,8 +83,11 @@ var stubborn = multiproc.Register("test.stubborn", func(_ context.Context, d tim
 	return os.Getpid(), nil
 })
 
-// noteCancel waits for its context to end, then writes the file named by its input.
+// noteCancel writes path.started, waits for its context to end, then writes path.
 var noteCancel = multiproc.Register("test.noteCancel", func(ctx context.Context, path string) (int, error) {
+	if err := os.WriteFile(path+".started", nil, 0o644); err != nil {
+		return 0, err
+	}
 	<-ctx.Done()
 	return 0, os.WriteFile(path, []byte("cancelled"), 0o644)
 })
@@ -184,4 +187,13 @@ type record struct {
 var echoRecord = multiproc.Register("test.echoRecord", func(_ context.Context, r record) (record, error) {
 	r.Name += "!"
 	return r, nil
+})
+
+// hang writes the file its input names, then sleeps for a minute whatever its context says.
+var hang = multiproc.Register("test.hang", func(_ context.Context, path string) (int, error) {
+	if err := os.WriteFile(path, []byte("started"), 0o644); err != nil {
+		return 0, err
+	}
+	time.Sleep(time.Minute)
+	return 0, nil
 })
