@@ -1,0 +1,73 @@
+// Package multiproc runs registered Go functions in worker processes of the same binary, with
+// the vocabulary of Python's multiprocessing: Process, Pool, Map, Imap, ImapUnordered, Apply,
+// Submit and Current.
+//
+// A goroutine cannot be killed, a segfault in cgo or a Go fatal error takes the whole program
+// down, and one big heap's garbage collection slows everything beside it. A worker process can
+// be killed, dies alone, and has its own heap; multiproc makes it as easy to use as a goroutine.
+//
+// # Getting started
+//
+// Register functions at package level, and call Main first thing in main:
+//
+//	var square = multiproc.Register("square", func(ctx context.Context, x int) (int, error) {
+//		return x * x, nil
+//	})
+//
+//	func main() {
+//		multiproc.Main() // in a worker, serves tasks and never returns
+//		pool, err := multiproc.NewPool(multiproc.Processes(4))
+//		if err != nil {
+//			log.Fatal(err)
+//		}
+//		defer pool.Close()
+//		out, err := multiproc.Map(context.Background(), pool, square, []int{1, 2, 3, 4, 5})
+//		fmt.Println(out, err) // [1 4 9 16 25] <nil>
+//	}
+//
+// # How it works
+//
+// Workers are re-executions of the running binary (/proc/self/exe), recognised by their
+// environment: Main, the first statement of main, serves tasks there instead of running the
+// program. Functions are found by the name they were registered under, so they must be
+// registered before Main runs (at package level). Inputs and outputs travel over a unix socket
+// encoded with encoding/gob, so only exported fields travel; a type that cannot travel (a func
+// or chan field, say) is an error naming it when the Func is first used. []byte travels raw.
+//
+// A program that forgets Main re-runs its main in each worker; when such a worker reaches
+// NewPool or Start it exits at once with a message naming Main, and the parent's NewPool or
+// Start fails with an error saying so.
+//
+// # Failures
+//
+// A task's error crosses as *RemoteError (its type and message; errors.Is holds for sentinels
+// registered with RegisterError and the common standard ones). A panic becomes *PanicError
+// with the worker's stack, and the worker goes on. A worker that dies (os.Exit, a signal, a
+// fatal error, a segfault) fails only the task it was running, with *WorkerError
+// (errors.Is ErrWorkerDied); the other tasks it held run elsewhere, and the pool replaces it.
+// Map fails fast: the first failure cancels the rest and comes back as *TaskError with the
+// input's index. Imap and ImapUnordered yield each failure at its position and go on.
+//
+// # Cancellation and timeouts
+//
+// The ctx given to Start, Map, Imap, ImapUnordered, Apply and Submit governs the work:
+// cancelling it cancels the task's ctx in the worker at once, and a task still running a grace
+// period later (GracePeriod, default 500ms) is killed with its worker, which is replaced.
+// TaskTimeout does the same for one task that runs too long, failing it with ErrTimeout. The
+// ctx given to Process.Wait and Future.Wait bounds only the waiting.
+//
+// # Processes and signals
+//
+// Workers run in process groups of their own: the terminal's Ctrl-C reaches only the parent,
+// which decides (signal.NotifyContext cancelling a Map, say). Workers never outlive the parent:
+// each gets SIGKILL when the parent dies (Pdeathsig, set from a thread that never exits) and
+// exits when its control socket closes. Killing a worker kills its process group, so processes
+// its task started die with it.
+//
+// # Cost
+//
+// Pools, Processes, Funcs and Futures are safe for concurrent use. Starting a worker costs a
+// fork and exec of the binary (about a millisecond). A task costs a round trip over a unix
+// socket; Map sends inputs in chunks (see ChunkSize) so that the round trip is paid per chunk,
+// not per input. See docs/PERFORMANCE.md in the repository for measured figures.
+package multiproc
