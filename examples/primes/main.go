@@ -18,7 +18,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -147,7 +146,7 @@ func run(ctx context.Context, cfg config) error {
 	poolStart := time.Since(start)
 
 	// Each range is a big task, so send them one at a time: that balances the
-	// uneven ranges across the workers at a negligible cost per task.
+	// uneven ranges across the workers at a small cost per task.
 	opts := []multiproc.MapOption{multiproc.ChunkSize(1)}
 	if cfg.progress {
 		opts = append(opts, multiproc.Progress(os.Stderr))
@@ -166,7 +165,7 @@ func run(ctx context.Context, cfg config) error {
 		poolCount, parallel.Round(time.Millisecond), pool.Size(), poolStart.Round(time.Millisecond))
 
 	if poolCount != serialCount {
-		return errors.New("counts DISAGREE: serial and pool runs found different numbers of primes")
+		return fmt.Errorf("counts DISAGREE: the serial run found %d primes, the pool %d", serialCount, poolCount)
 	}
 	if parallel > 0 {
 		fmt.Printf("counts agree: speedup %.2fx\n", serial.Seconds()/parallel.Seconds())
