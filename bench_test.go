@@ -1,0 +1,94 @@
+package multiproc_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/multiproc/multiproc"
+)
+
+// The hot paths, each on a pool of 2 workers; cmd/mpbench compares them with Python's pools
+// and the machine's limits.
+
+func benchPool(b *testing.B) *multiproc.Pool {
+	b.Helper()
+	p, err := multiproc.NewPool(multiproc.Processes(2))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { p.Close() })
+	return p
+}
+
+func BenchmarkApply(b *testing.B) {
+	p := benchPool(b)
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := multiproc.Apply(ctx, p, square, 3); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchMap(b *testing.B, opts ...multiproc.MapOption) {
+	p := benchPool(b)
+	in := make([]int, 100_000)
+	for i := range in {
+		in[i] = i
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := multiproc.Map(ctx, p, square, in, opts...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(in))/b.Elapsed().Seconds(), "tasks/s")
+}
+
+func BenchmarkMapChunk1(b *testing.B) { benchMap(b, multiproc.ChunkSize(1)) }
+func BenchmarkMapAuto(b *testing.B)   { benchMap(b) }
+
+func BenchmarkImapUnorderedChunk1(b *testing.B) {
+	p := benchPool(b)
+	const n = 20_000
+	ctx := context.Background()
+	for b.Loop() {
+		for r := range multiproc.ImapUnordered(ctx, p, square, seq(n), multiproc.ChunkSize(1)) {
+			if r.Err != nil {
+				b.Fatal(r.Err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "tasks/s")
+}
+
+func BenchmarkMapBytes8MiB(b *testing.B) {
+	p := benchPool(b)
+	blobs := make([][]byte, 64)
+	for i := range blobs {
+		blobs[i] = slices.Repeat([]byte{byte(i)}, 8<<20)
+	}
+	ctx := context.Background()
+	b.SetBytes(2 * 64 * 8 << 20)
+	for b.Loop() {
+		if _, err := multiproc.Map(ctx, p, echoBytes, blobs, multiproc.ChunkSize(1)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkPoolStart(b *testing.B) {
+	ctx := context.Background()
+	for b.Loop() {
+		p, err := multiproc.NewPool(multiproc.Processes(2))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := multiproc.Map(ctx, p, square, []int{1, 2}, multiproc.ChunkSize(1)); err != nil {
+			b.Fatal(err)
+		}
+		p.Close()
+	}
+}
