@@ -1,0 +1,89 @@
+package main
+
+import "regexp"
+
+// metric names one row of the table. The ids are what -only matches and what
+// bench/python/pools.py uses as keys, so the two must agree.
+type metric struct {
+	id          string
+	title       string
+	unit        string
+	lowerBetter bool
+	limit       string // the id of the machine limit this row is held against
+}
+
+// The implementations compared in every row, in column order.
+const (
+	implMultiproc = "multiproc"
+	implPool      = "pool" // multiprocessing.Pool, fork
+	implPPE       = "ppe"  // concurrent.futures.ProcessPoolExecutor, fork
+)
+
+var rows = []metric{
+	{"start", "pool start, until both workers answered", "ms", true, "limit.spawn"},
+	{"apply", "apply round trip", "µs", true, "limit.pingpong_raw"},
+	{"map_chunk1", "Map, ChunkSize(1)", "tasks/s", false, "limit.goroutine_stream"},
+	{"map_auto", "Map, automatic chunk size", "tasks/s", false, "limit.goroutine_stream"},
+	{"imap_unordered_chunk1", "ImapUnordered, ChunkSize(1)", "tasks/s", false, "limit.goroutine_stream"},
+	{"bytes", "identity Map, 8 MiB []byte, both ways", "GB/s", false, "limit.stream"},
+	{"cpu_speedup", "CPU-bound speedup, 50 ms tasks", "x", false, "limit.cores"},
+	{"rss", "idle worker RSS", "MiB", true, "limit.child_rss"},
+}
+
+var limitRows = []metric{
+	{id: "limit.pingpong_raw", title: "ping-pong, socketpair, raw syscalls", unit: "µs", lowerBetter: true},
+	{id: "limit.pingpong_conn", title: "ping-pong, socketpair, net.FileConn", unit: "µs", lowerBetter: true},
+	{id: "limit.spawn", title: "re-exec 2 children until ready", unit: "ms", lowerBetter: true},
+	{id: "limit.child_rss", title: "idle re-exec'd Go child RSS", unit: "MiB", lowerBetter: true},
+	{id: "limit.memcpy", title: "memcpy, 8 MiB buffers", unit: "GB/s"},
+	{id: "limit.stream", title: "socketpair stream to a child", unit: "GB/s"},
+	{id: "limit.goroutine_stream", title: "goroutine pool, streaming", unit: "tasks/s"},
+	{id: "limit.goroutine_roundtrip", title: "goroutine pool, round trip", unit: "µs", lowerBetter: true},
+	{id: "limit.cores", title: "CPU cores (ideal speedup)", unit: "x"},
+}
+
+// results holds every figure of a run: results[metric id][implementation], and
+// limits[limit id].
+type results struct {
+	rows   map[string]map[string]*Summary
+	limits map[string]*Summary
+}
+
+func newResults() *results {
+	return &results{rows: map[string]map[string]*Summary{}, limits: map[string]*Summary{}}
+}
+
+func (r *results) set(id, impl string, s *Summary) {
+	if r.rows[id] == nil {
+		r.rows[id] = map[string]*Summary{}
+	}
+	r.rows[id][impl] = s
+}
+
+// selection says which metrics and limits a run measures. A limit is measured when
+// -only matches it or a selected row is held against it.
+type selection struct{ only *regexp.Regexp }
+
+func (s selection) row(id string) bool { return s.only == nil || s.only.MatchString(id) }
+
+func (s selection) limit(id string) bool {
+	if s.row(id) {
+		return true
+	}
+	for _, m := range rows {
+		if m.limit == id && s.row(m.id) {
+			return true
+		}
+	}
+	return false
+}
+
+// anyRow reports whether some table row (not just a limit) is selected.
+func (s selection) anyRow() bool {
+	for _, m := range rows {
+		if s.row(m.id) {
+			return true
+		}
+	}
+	return false
+}
