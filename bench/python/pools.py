@@ -150,7 +150,9 @@ def vm_rss_mib(p):
 def measure_start_and_rss(cls, reps, want):
     """Pool start until both workers answered (ms), and their idle RSS (MiB)."""
     start, rss = [], []
-    cls().close()  # warm-up: the first pool also pays for imports and cold caches
+    warm = cls()  # warm-up: the first pool also pays for imports and cold caches
+    wait_all_workers(warm)
+    warm.close()
     for _ in range(reps):
         t0 = time.perf_counter()
         impl = cls()

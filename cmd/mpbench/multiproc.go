@@ -72,7 +72,7 @@ func measureMultiproc(sel selection, sz sizes, res *results) {
 	if !slices.ContainsFunc(hot, sel.row) {
 		return
 	}
-	p, err := multiproc.NewPool(multiproc.Processes(workers))
+	p, err := startPool()
 	if err != nil {
 		for _, id := range hot {
 			if sel.row(id) {
@@ -82,17 +82,6 @@ func measureMultiproc(sel selection, sz sizes, res *results) {
 		return
 	}
 	defer p.Terminate()
-	ctx, cancel := context.WithTimeout(context.Background(), metricTimeout)
-	_, err = waitAllWorkers(ctx, p)
-	cancel()
-	if err != nil {
-		for _, id := range hot {
-			if sel.row(id) {
-				res.set(id, implMultiproc, failed(err))
-			}
-		}
-		return
-	}
 
 	inputs := make([]int, sz.tasks)
 	for i := range inputs {
@@ -112,6 +101,22 @@ func measureMultiproc(sel selection, sz sizes, res *results) {
 	})
 	run("bytes", func(ctx context.Context) (*Summary, error) { return measureBytes(ctx, p, sz) })
 	run("cpu_speedup", func(ctx context.Context) (*Summary, error) { return measureSpeedup(ctx, p, sz) })
+}
+
+// startPool starts the pool the throughput metrics share and waits for its
+// workers, so that no metric pays for the start.
+func startPool() (*multiproc.Pool, error) {
+	p, err := multiproc.NewPool(multiproc.Processes(workers))
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), metricTimeout)
+	defer cancel()
+	if _, err := waitAllWorkers(ctx, p); err != nil {
+		p.Terminate()
+		return nil, err
+	}
+	return p, nil
 }
 
 // waitAllWorkers submits one pid task per worker, concurrently, until every worker
