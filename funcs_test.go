@@ -197,3 +197,43 @@ var hang = multiproc.Register("test.hang", func(_ context.Context, path string) 
 	time.Sleep(time.Minute)
 	return 0, nil
 })
+
+// initValue is set in a worker by the initializer.
+var initValue string
+
+var setInit = multiproc.Register("test.setInit", func(_ context.Context, v string) (struct{}, error) {
+	if v == "fail" || (v == "fail-replacements" && os.Getenv("MULTIPROC_TEST_FIRST") == "") {
+		return struct{}{}, errors.New("initializer refused")
+	}
+	initValue = v
+	return struct{}{}, nil
+})
+
+var getInit = multiproc.Register("test.getInit", func(_ context.Context, _ int) (string, error) {
+	return initValue, nil
+})
+
+// attempt kills its worker on the attempts its input lists, and otherwise returns the attempt.
+var attempt = multiproc.Register("test.attempt", func(ctx context.Context, dieOn []int) (int, error) {
+	n := multiproc.Attempt(ctx)
+	for _, d := range dieOn {
+		if d == n {
+			os.Exit(7)
+		}
+	}
+	return n, nil
+})
+
+// hoard keeps n MiB alive in the worker, touched, and returns its pid.
+var hoarded [][]byte
+
+var hoard = multiproc.Register("test.hoard", func(_ context.Context, mib int) (int, error) {
+	for range mib {
+		b := make([]byte, 1<<20)
+		for i := range b {
+			b[i] = 1
+		}
+		hoarded = append(hoarded, b)
+	}
+	return os.Getpid(), nil
+})

@@ -111,5 +111,7 @@ func (w *oneWork[In, Out]) Finish(i int, err error) {
 		w.fut.out = zero
 	}
 	close(w.fut.done)
-	w.fut.job.Release()
+	if w.fut.job != nil {
+		w.fut.job.Release()
+	}
 }

@@ -1,6 +1,11 @@
 package multiproc
 
-import "os"
+import (
+	"context"
+	"os"
+
+	"github.com/multiproc/multiproc/internal/worker"
+)
 
 // Info describes the calling process (Python's multiprocessing.current_process()).
 type Info struct {
@@ -20,3 +25,7 @@ func Current() Info {
 	}
 	return Info{Name: "MainProcess", Pid: os.Getpid(), ParentPid: os.Getppid()}
 }
+
+// Attempt returns which run of the task ctx belongs to: 1 for the first, 2 for the first
+// retry (see Retries), and so on; 0 outside a task.
+func Attempt(ctx context.Context) int { return worker.Attempt(ctx) }

@@ -2,6 +2,8 @@ package multiproc
 
 import (
 	"fmt"
+
+	"github.com/multiproc/multiproc/internal/engine"
 	"io"
 	"log/slog"
 	"runtime"
@@ -34,7 +36,10 @@ type config struct {
 	logger      *slog.Logger
 	name        string
 	grace       time.Duration
-	poolOnly    []string // options given that only a pool understands
+	maxMemory   int64
+	prefix      bool
+	init        func() engine.Work // the initializer's work, made anew for each worker
+	poolOnly    []string           // options given that only a pool understands
 }
 
 func newConfig(opts []Option) (*config, error) {
@@ -97,9 +102,9 @@ func MemoryLimit(bytes int64) Option {
 	})
 }
 
-// MaxTasksPerWorker recycles a pool's worker after it has run n tasks.
-//
-// Not yet enforced: the value is validated and kept.
+// MaxTasksPerWorker recycles a pool's worker after it has run n tasks (Python's
+// maxtasksperchild). Its replacement is started when the worker takes its last task, so that
+// it is ready when the old one leaves. Default: never.
 func MaxTasksPerWorker(n int) Option {
 	return optionFunc(func(c *config) error {
 		if n < 1 {
@@ -107,6 +112,47 @@ func MaxTasksPerWorker(n int) Option {
 		}
 		c.maxTasks = n
 		c.poolOnly = append(c.poolOnly, "MaxTasksPerWorker")
+		return nil
+	})
+}
+
+// MaxWorkerMemory recycles a pool's worker, between tasks, when its resident memory is over
+// bytes (like billiard's max_memory_per_child): a leaky task's worker is replaced before it
+// grows without bound. Unlike MemoryLimit it never interrupts a task. Default: never.
+func MaxWorkerMemory(bytes int64) Option {
+	return optionFunc(func(c *config) error {
+		if bytes <= 0 {
+			return invalid("MaxWorkerMemory(%d): must be positive", bytes)
+		}
+		c.maxMemory = bytes
+		c.poolOnly = append(c.poolOnly, "MaxWorkerMemory")
+		return nil
+	})
+}
+
+// Initializer runs f(arg) once in each worker of a pool before its first task (Python's
+// initializer and initargs), to open a connection or load a model, say. If it fails, NewPool
+// returns its error; when a replacement worker's initializer fails, the task it was started
+// for fails with that error.
+func Initializer[In any](f *Func[In, struct{}], arg In) Option {
+	return optionFunc(func(c *config) error {
+		if err := f.usable(); err != nil {
+			return invalid("Initializer: %v", err)
+		}
+		c.init = func() engine.Work {
+			return &oneWork[In, struct{}]{f: f, in: arg, fut: &Future[struct{}]{done: make(chan struct{})}}
+		}
+		c.poolOnly = append(c.poolOnly, "Initializer")
+		return nil
+	})
+}
+
+// OutputPrefix, when on, starts each line a pool's workers write to Stdout and Stderr with the
+// worker's name in brackets ("[PoolWorker-1] "). Output goes to the writers line by line either
+// way; a task's partial last line is written before its result is delivered.
+func OutputPrefix(on bool) Option {
+	return optionFunc(func(c *config) error {
+		c.prefix = on
 		return nil
 	})
 }

@@ -21,6 +21,11 @@ type Stats struct {
 	Submitted, Completed     int64 // tasks given to the pool; tasks that returned without error
 	Failed, WorkersRestarted int64 // tasks that ended with an error; workers replaced
 	Queued                   int   // tasks waiting for a worker
+
+	// WorkersRestarted by cause: a worker died (or was killed for a cancelled task), a task
+	// ran past TaskTimeout, a worker went over MemoryLimit, a worker was recycled
+	// (MaxTasksPerWorker, MaxWorkerMemory).
+	Died, TimedOut, MemoryKilled, Recycled int64
 }
 
 // NewPool starts the workers and returns once each has answered its handshake. Processes
@@ -44,6 +49,10 @@ func NewPool(opts ...Option) (*Pool, error) {
 		Timeout:    c.timeout,
 		Grace:      c.grace,
 		Retries:    c.retries,
+		MaxTasks:   c.maxTasks,
+		MaxMemory:  c.maxMemory,
+		Init:       c.init,
+		Prefix:     c.prefix,
 		Replace:    true,
 	}
 	engineErrors(&ecfg)
@@ -76,5 +85,6 @@ func (p *Pool) Size() int { return p.size }
 func (p *Pool) Stats() Stats {
 	s := p.eng.Stats()
 	return Stats{Workers: s.Workers, Busy: s.Busy, Submitted: s.Submitted, Completed: s.Complete,
-		Failed: s.Failed, WorkersRestarted: s.Restarted, Queued: s.Queued}
+		Failed: s.Failed, WorkersRestarted: s.Restarted, Queued: s.Queued,
+		Died: s.Died, TimedOut: s.TimedOut, MemoryKilled: s.MemoryKilled, Recycled: s.Recycled}
 }

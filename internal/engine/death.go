@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"syscall"
 	"time"
 )
@@ -23,7 +24,9 @@ func (w *worker) died(protoErr error) {
 	w.inflight = nil
 	cause := w.cause
 	stopping := e.stopping
-	replace := e.cfg.Replace && !stopping
+	requeue := e.cfg.Replace && !stopping // other workers will take what w held
+	// A recycled worker's replacement was started when it began retiring.
+	replace := requeue && cause != causeRecycled
 	e.updateIdle()
 	e.loadChanged()
 	e.mu.Unlock()
@@ -34,7 +37,7 @@ func (w *worker) died(protoErr error) {
 			"signal", sigName(d.Signal), "holding", len(held), "cause", cause.String())
 	}
 	batchID, item, _, running := w.child.Running()
-	var requeue []*batch
+	var again []*batch
 	for n, b := range held {
 		if err := b.job.canceled(); err != nil {
 			e.finishRange(b, b.hi, err)
@@ -64,7 +67,7 @@ func (w *worker) died(protoErr error) {
 				kErr = e.cfg.WorkerDied(d)
 			}
 		}
-		if !replace {
+		if !requeue {
 			// No worker will take the rest: it fails with the same error.
 			if kErr == nil {
 				kErr = e.cfg.WorkerDied(d)
@@ -73,29 +76,37 @@ func (w *worker) died(protoErr error) {
 			continue
 		}
 		if k < 0 {
-			requeue = append(requeue, b.rest(b.next, b.hi, b.attempt)...)
+			again = append(again, b.rest(b.next, b.hi, b.attempt)...)
 			continue
 		}
-		requeue = append(requeue, b.rest(b.next, k, b.attempt)...)
-		if cause != causeTimeout && b.attempt <= e.cfg.Retries {
-			requeue = append(requeue, b.rest(k, k+1, b.attempt+1)...)
+		again = append(again, b.rest(b.next, k, b.attempt)...)
+		if cause != causeTimeout && cause != causeMemory && b.attempt <= e.cfg.Retries {
+			again = append(again, b.rest(k, k+1, b.attempt+1)...)
 		} else {
 			b.next = k
 			e.finishRange(b, k+1, kErr)
 		}
-		requeue = append(requeue, b.rest(k+1, b.hi, b.attempt)...)
+		again = append(again, b.rest(k+1, b.hi, b.attempt)...)
 	}
-	if len(requeue) > 0 {
+	if len(again) > 0 {
 		e.mu.Lock()
-		e.queue.pushFront(requeue)
+		e.queue.pushFront(again)
 		e.mu.Unlock()
 	}
 	if replace {
+		switch cause {
+		case causeTimeout:
+			e.timedOut.Add(1)
+		case causeMemory:
+			e.memKilled.Add(1)
+		default:
+			e.died.Add(1)
+		}
 		e.restarted.Add(1)
 		e.wg.Add(1)
 		go e.replace()
 	}
-	if len(requeue) > 0 {
+	if len(again) > 0 {
 		e.kick()
 	}
 }
@@ -138,6 +149,12 @@ func (e *Engine) replace() {
 		var failed []*batch
 		if e.live == 0 {
 			failed = e.queue.removeAll()
+			e.loadChanged()
+		} else if errors.As(err, new(*InitError)) && e.queue.len() > 0 {
+			// The task the new worker was meant for fails with the initializer's error.
+			b := e.queue.pop()
+			failed = b.rest(b.next, b.next+1, b.attempt)
+			e.queue.pushFront(b.rest(b.next+1, b.hi, b.attempt))
 			e.loadChanged()
 		}
 		e.mu.Unlock()

@@ -46,10 +46,14 @@ type Config struct {
 	WorkerName string // the name of the only worker, instead
 	Stdout     io.Writer
 	Stderr     io.Writer
+	Prefix     bool // start each output line with the worker's name
 	Logger     *slog.Logger
 	Timeout    time.Duration // per item; 0 for none
 	Grace      time.Duration // between asking a task to stop and killing its worker
 	Retries    int           // re-runs of an item whose worker died
+	MaxTasks   int           // recycle a worker after it ran this many items; 0 for never
+	MaxMemory  int64         // recycle a worker whose resident memory is above this after a batch
+	Init       func() Work   // run on each worker before its first batch, if set
 	// Replace says whether a worker that ends is replaced (a pool) or not (a Process).
 	Replace bool
 	// Depth is how many batches a worker holds at once: more hide the round trip.
@@ -69,6 +73,9 @@ type Stats struct {
 	Submitted, Complete int64
 	Failed, Restarted   int64
 	Queued              int
+
+	// Restarted, by cause.
+	Died, TimedOut, MemoryKilled, Recycled int64
 }
 
 // Engine runs jobs on worker processes.
@@ -88,6 +95,7 @@ type Engine struct {
 	nextID   uint64
 
 	submitted, completed, failed, restarted atomic.Int64
+	died, timedOut, recycled, memKilled     atomic.Int64
 	idle                                    atomic.Int32 // workers with spare capacity
 
 	wg       sync.WaitGroup // worker goroutines
@@ -157,6 +165,7 @@ func (e *Engine) nextName() string {
 func (e *Engine) adopt(w *worker) {
 	e.workers = append(e.workers, w)
 	e.live++
+	w.retiring = false
 	e.idle.Add(1)
 	e.wg.Add(1)
 	go w.readLoop()
@@ -177,6 +186,10 @@ func (e *Engine) Stats() Stats {
 	st.Complete = e.completed.Load()
 	st.Failed = e.failed.Load()
 	st.Restarted = e.restarted.Load()
+	st.Died = e.died.Load()
+	st.TimedOut = e.timedOut.Load()
+	st.MemoryKilled = e.memKilled.Load()
+	st.Recycled = e.recycled.Load()
 	return st
 }
 

@@ -12,6 +12,7 @@ type Job struct {
 	err       error // why the job was cancelled; guarded by e.mu
 	stopWatch func() bool
 	released  bool
+	internal  bool // the engine's own (an initializer): not counted in the stats
 }
 
 // batch is a range of a job's items that one worker runs in one go.
@@ -135,9 +136,11 @@ func (e *Engine) finishRange(b *batch, to int, err error) {
 }
 
 func (e *Engine) finish(j *Job, i int, err error) {
-	if err == nil {
+	switch {
+	case j.internal:
+	case err == nil:
 		e.completed.Add(1)
-	} else {
+	default:
 		e.failed.Add(1)
 	}
 	j.work.Finish(i, err)

@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/multiproc/multiproc/internal/memlimit"
 	"github.com/multiproc/multiproc/internal/spawn"
 	"github.com/multiproc/multiproc/internal/wire"
 )
@@ -24,6 +25,8 @@ const (
 	causeTimeout            // its item ran past the timeout
 	causeCanceled           // its items were cancelled and did not stop in time
 	causeStopped            // the engine is closing
+	causeRecycled           // it reached MaxTasks or MaxMemory and was replaced
+	causeMemory             // it went over the memory limit
 )
 
 // worker is the parent's side of one worker process.
@@ -32,12 +35,15 @@ type worker struct {
 	child *spawn.Child
 	name  string
 	r     *wire.Reader
+	dec   *wire.Decoder // one gob stream per connection: the same decoder from the first frame on
 
 	// Guarded by e.mu.
 	inflight []*batch // sent or being sent, in order
 	sending  bool     // a goroutine is in pump for this worker
 	dead     bool
 	cause    killCause
+	assigned int  // items given to it, for MaxTasks
+	retiring bool // it takes no more work and leaves when it has finished what it holds
 
 	writeMu sync.Mutex // one writer of frames at a time
 	enc     *wire.Encoder
@@ -45,13 +51,21 @@ type worker struct {
 
 // startWorker starts a worker process and waits for its hello.
 func (e *Engine) startWorker(name string) (*worker, error) {
-	child, err := spawn.Start(spawn.Config{Name: name, Stdout: e.cfg.Stdout, Stderr: e.cfg.Stderr})
+	cfg := spawn.Config{Name: name, Stdout: e.cfg.Stdout, Stderr: e.cfg.Stderr}
+	if e.cfg.Prefix {
+		cfg.Prefix = "[" + name + "] "
+	}
+	child, err := spawn.Start(cfg)
 	if err != nil {
 		return nil, err
 	}
 	w := &worker{e: e, child: child, name: name, enc: wire.NewEncoder(),
-		r: wire.NewReader(child.Conn, 0)}
-	if err := w.handshake(); err != nil {
+		r: wire.NewReader(child.Conn, 0), dec: wire.NewDecoder()}
+	err = w.handshake()
+	if err == nil && e.cfg.Init != nil {
+		err = w.initialize()
+	}
+	if err != nil {
 		child.Signal(syscall.SIGKILL)
 		<-child.Done()
 		d := w.death(nil)
@@ -74,7 +88,7 @@ func (w *worker) handshake() error {
 		}
 		return fmt.Errorf("worker ended before its handshake: %w", err)
 	}
-	h, err := wire.DecodeHello(wire.NewDecoder(), f)
+	h, err := wire.DecodeHello(w.dec, f)
 	if err != nil {
 		return err
 	}
@@ -98,7 +112,7 @@ func (w *worker) death(cause error) Death {
 func (e *Engine) pickWorker() *worker {
 	var best *worker
 	for _, w := range e.workers {
-		if w.dead || len(w.inflight) >= e.cfg.Depth {
+		if !w.open() {
 			continue
 		}
 		if w.sending {
@@ -120,8 +134,11 @@ func (w *worker) pump() {
 	for {
 		e.mu.Lock()
 		var take []*batch
-		for !w.dead && !e.stopping && len(w.inflight) < e.cfg.Depth && e.queue.len() > 0 {
+		for !e.stopping && w.open() && e.queue.len() > 0 {
 			b := e.queue.pop()
+			if e.cfg.MaxTasks > 0 {
+				b = e.takeQuota(w, b)
+			}
 			e.nextID++
 			b.id = e.nextID
 			w.inflight = append(w.inflight, b)
@@ -139,11 +156,72 @@ func (w *worker) pump() {
 	}
 }
 
+// open reports whether w may take another batch: it is alive, not retiring, and holds fewer
+// than Depth batches. Small batches may go deeper, up to deepItems items in all, so that a
+// worker running tiny tasks always has the next ones at hand. e.mu is held.
+func (w *worker) open() bool {
+	if w.dead || w.retiring {
+		return false
+	}
+	n := len(w.inflight)
+	if n < w.e.cfg.Depth {
+		return true
+	}
+	if n >= maxBatchesHeld {
+		return false
+	}
+	items := 0
+	for _, b := range w.inflight {
+		items += b.hi - b.next
+	}
+	return items < deepItems
+}
+
+// How deep a worker's queue of small batches may go.
+const (
+	deepItems      = 128
+	maxBatchesHeld = 64
+)
+
+// takeQuota trims b to what w may still run before it is recycled, putting the rest back at
+// the front of the queue, and retires w when it has its last task. e.mu is held.
+func (e *Engine) takeQuota(w *worker, b *batch) *batch {
+	quota := e.cfg.MaxTasks - w.assigned
+	if n := b.hi - b.next; n > quota {
+		rest := &batch{job: b.job, lo: b.next + quota, hi: b.hi, next: b.next + quota,
+			attempt: b.attempt, single: b.single}
+		b = &batch{job: b.job, lo: b.next, hi: b.next + quota, next: b.next, attempt: b.attempt,
+			single: b.single}
+		e.queue.pushFront([]*batch{rest})
+	}
+	w.assigned += b.hi - b.next
+	if w.assigned >= e.cfg.MaxTasks {
+		e.retire(w, "max tasks")
+	}
+	return b
+}
+
+// retire stops giving w work and starts its replacement now, so that the replacement is
+// ready when w leaves: throughput does not drop while workers are recycled. w leaves when the
+// last batch it holds is done (see last). e.mu is held.
+func (e *Engine) retire(w *worker, why string) {
+	if w.retiring || w.dead || e.stopping {
+		return
+	}
+	w.retiring = true
+	w.cause = causeRecycled
+	e.recycled.Add(1)
+	e.restarted.Add(1)
+	e.log("worker recycled", "name", w.name, "pid", w.child.Pid, "reason", why)
+	e.wg.Add(1)
+	go e.replace()
+}
+
 // updateIdle recounts the workers with room. e.mu is held.
 func (e *Engine) updateIdle() {
 	n := 0
 	for _, w := range e.workers {
-		if !w.dead && len(w.inflight) < e.cfg.Depth {
+		if w.open() {
 			n++
 		}
 	}
@@ -298,7 +376,7 @@ func (w *worker) stop(grace time.Duration) {
 // readLoop takes the worker's frames until it ends, then settles what it held.
 func (w *worker) readLoop() {
 	defer w.e.wg.Done()
-	dec := wire.NewDecoder()
+	dec := w.dec
 	var protoErr error
 	for {
 		f, err := w.r.Read()
@@ -400,8 +478,17 @@ func (w *worker) last(b *batch) {
 		}
 		e.finishRange(b, b.hi, err)
 	}
+	overMemory := false
+	if e.cfg.MaxMemory > 0 {
+		rss, err := memlimit.RSS(w.child.Pid)
+		overMemory = err == nil && rss > e.cfg.MaxMemory
+	}
 	e.mu.Lock()
 	w.removeInflight(b)
+	if overMemory {
+		e.retire(w, "max memory")
+	}
+	leave := w.retiring && len(w.inflight) == 0 && !w.dead
 	e.updateIdle()
 	e.loadChanged()
 	pump := !w.sending && !w.dead && e.queue.len() > 0
@@ -409,7 +496,71 @@ func (w *worker) last(b *batch) {
 		w.sending = true
 	}
 	e.mu.Unlock()
+	if leave {
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			w.stop(e.cfg.Grace)
+		}()
+	}
 	if pump {
 		w.pump()
 	}
+}
+
+// initialize runs the initializer on a new worker before it takes any task.
+func (w *worker) initialize() error {
+	e := w.e
+	init := &initWork{Work: e.cfg.Init()}
+	j := &Job{e: e, work: init, internal: true}
+	b := &batch{job: j, lo: 0, hi: 1, next: 0, attempt: 1}
+	e.mu.Lock()
+	e.nextID++
+	b.id = e.nextID
+	w.inflight = []*batch{b}
+	w.sending = true // nobody pumps work to w until it is initialized
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		w.inflight, w.sending = nil, false
+		e.mu.Unlock()
+	}()
+	w.send([]*batch{b})
+	w.child.Conn.SetReadDeadline(time.Now().Add(initTimeout))
+	defer w.child.Conn.SetReadDeadline(time.Time{})
+	for !init.finished {
+		f, err := w.r.Read()
+		if err != nil {
+			return fmt.Errorf("worker ended while it ran the initializer: %w", err)
+		}
+		w.dec.Next(f)
+		if err := w.handle(f, w.dec); err != nil {
+			return err
+		}
+	}
+	if init.err != nil {
+		return &InitError{Err: init.err}
+	}
+	return nil
+}
+
+// initTimeout bounds an initializer.
+const initTimeout = 5 * time.Minute
+
+// InitError is the failure of a worker's initializer.
+type InitError struct{ Err error }
+
+func (e *InitError) Error() string { return "initializer failed: " + e.Err.Error() }
+func (e *InitError) Unwrap() error { return e.Err }
+
+// initWork notes when the initializer has finished.
+type initWork struct {
+	Work
+	finished bool
+	err      error
+}
+
+func (w *initWork) Finish(i int, err error) {
+	w.finished, w.err = true, err
+	w.Work.Finish(i, err)
 }

@@ -11,28 +11,34 @@ import (
 )
 
 // output copies what a worker writes to one of its pipes to a writer, keeping the last
-// tailSize bytes. Sync copies everything already in the pipe at once, so that output a task
-// wrote before it returned reaches the writer before its result reaches the caller.
+// tailSize bytes. It writes whole lines, each starting with prefix, so that the lines of
+// workers sharing a writer do not mix. Sync copies everything already in the pipe at once,
+// a partial last line included, so that output a task wrote before it returned reaches the
+// writer before its result reaches the caller.
 type output struct {
-	mu   sync.Mutex
-	r    *os.File
-	rc   syscall.RawConn
-	w    io.Writer
-	buf  []byte
-	tail tail
-	head crashHead
-	eof  bool
-	done chan struct{}
+	mu      sync.Mutex
+	r       *os.File
+	rc      syscall.RawConn
+	w       io.Writer
+	prefix  []byte
+	buf     []byte
+	partial []byte // the start of a line not yet written
+	out     []byte // what goes to w, prefixes added
+	tail    tail
+	head    crashHead
+	eof     bool
+	done    chan struct{}
 }
 
 const tailSize = 8 << 10
 
-func newOutput(r *os.File, w io.Writer) (*output, error) {
+func newOutput(r *os.File, w io.Writer, prefix string) (*output, error) {
 	rc, err := r.SyscallConn()
 	if err != nil {
 		return nil, err
 	}
-	o := &output{r: r, rc: rc, w: w, buf: make([]byte, 32<<10), done: make(chan struct{})}
+	o := &output{r: r, rc: rc, w: w, prefix: []byte(prefix), buf: make([]byte, 32<<10),
+		done: make(chan struct{})}
 	go o.copy()
 	return o, nil
 }
@@ -59,9 +65,7 @@ func (o *output) drainLocked(fd int) bool {
 		if n > 0 {
 			o.head.write(o.buf[:n])
 			o.tail.write(o.buf[:n])
-			if o.w != nil {
-				o.w.Write(o.buf[:n]) // a failing writer must not stop the worker: keep draining
-			}
+			o.lines(o.buf[:n])
 			continue
 		}
 		if errors.Is(err, syscall.EAGAIN) {
@@ -72,7 +76,67 @@ func (o *output) drainLocked(fd int) bool {
 		}
 		o.eof = true // 0 bytes: end of file; or an error that will not go away
 	}
+	o.flushPartial()
 	return true
+}
+
+// maxPartial bounds a line kept back waiting for its end.
+const maxPartial = 64 << 10
+
+// lines writes the complete lines of p (after what was kept back) and keeps the rest back.
+func (o *output) lines(p []byte) {
+	end := bytes.LastIndexByte(p, '\n')
+	if end < 0 {
+		o.partial = append(o.partial, p...)
+		if len(o.partial) > maxPartial {
+			o.flushPartial()
+		}
+		return
+	}
+	o.emit(o.partial, p[:end+1])
+	o.partial = append(o.partial[:0], p[end+1:]...)
+}
+
+// flushPartial writes a line kept back, unfinished as it is.
+func (o *output) flushPartial() {
+	if len(o.partial) > 0 {
+		o.emit(o.partial, nil)
+		o.partial = o.partial[:0]
+	}
+}
+
+// emit writes a and b, which start at a line's start, with each line prefixed.
+func (o *output) emit(a, b []byte) {
+	if o.w == nil {
+		return
+	}
+	if len(o.prefix) == 0 {
+		if len(a) == 0 {
+			o.w.Write(b) // a failing writer must not stop the worker: keep draining
+			return
+		}
+		o.out = append(append(o.out[:0], a...), b...)
+	} else {
+		o.out = o.out[:0]
+		atStart := true
+		for _, part := range [2][]byte{a, b} {
+			for len(part) > 0 {
+				if atStart {
+					o.out = append(o.out, o.prefix...)
+				}
+				i := bytes.IndexByte(part, '\n')
+				if i < 0 {
+					o.out = append(o.out, part...)
+					atStart = false
+					break
+				}
+				o.out = append(o.out, part[:i+1]...)
+				part = part[i+1:]
+				atStart = true
+			}
+		}
+	}
+	o.w.Write(o.out)
 }
 
 // Sync copies what the pipe holds now.
@@ -83,6 +147,7 @@ func (o *output) Sync() {
 		return
 	}
 	o.rc.Control(func(fd uintptr) { o.drainLocked(int(fd)) })
+	o.flushPartial()
 }
 
 // Wait waits until the pipe is closed by every writer and all was copied.

@@ -19,6 +19,7 @@ type Config struct {
 	Name   string    // the worker's name
 	Stdout io.Writer // nil: the worker writes to the parent's standard output directly
 	Stderr io.Writer // nil: the parent's standard error; the tail is kept either way
+	Prefix string    // starts each line of output; with it, stdout is copied too
 	Env    []string  // added to the parent's environment
 }
 
@@ -87,13 +88,17 @@ func Start(cfg Config) (c *Child, err error) {
 	c = &Child{Conn: conn, page: status, status: wire.NewStatus(status), done: make(chan struct{})}
 	// Until the copiers run, a failed start closes the write ends (deferred) and they end.
 	stdout := os.Stdout
-	if cfg.Stdout != nil {
+	if cfg.Stdout != nil || cfg.Prefix != "" {
+		to := cfg.Stdout
+		if to == nil {
+			to = os.Stdout
+		}
 		r, w, err := os.Pipe()
 		if err != nil {
 			return nil, err
 		}
 		closers = append(closers, w)
-		if c.stdout, err = newOutput(r, cfg.Stdout); err != nil {
+		if c.stdout, err = newOutput(r, to, cfg.Prefix); err != nil {
 			r.Close()
 			return nil, err
 		}
@@ -108,7 +113,7 @@ func Start(cfg Config) (c *Child, err error) {
 		return nil, err
 	}
 	closers = append(closers, w)
-	if c.stderr, err = newOutput(r, stderrTo); err != nil {
+	if c.stderr, err = newOutput(r, stderrTo, cfg.Prefix); err != nil {
 		r.Close()
 		return nil, err
 	}
