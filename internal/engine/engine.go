@@ -97,6 +97,7 @@ type Engine struct {
 	submitted, completed, failed, restarted atomic.Int64
 	died, timedOut, recycled, memKilled     atomic.Int64
 	idle                                    atomic.Int32 // workers with spare capacity
+	itemNanos                               atomic.Int64 // recent time per item, for queue depth
 
 	wg       sync.WaitGroup // worker goroutines
 	stopTick chan struct{}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -44,6 +45,8 @@ type worker struct {
 	cause    killCause
 	assigned int  // items given to it, for MaxTasks
 	retiring bool // it takes no more work and leaves when it has finished what it holds
+
+	busySince atomic.Int64 // when it last reported results, or started work; 0 while idle
 
 	writeMu sync.Mutex // one writer of frames at a time
 	enc     *wire.Encoder
@@ -136,11 +139,15 @@ func (w *worker) pump() {
 		var take []*batch
 		for !e.stopping && w.open() && e.queue.len() > 0 {
 			b := e.queue.pop()
+			e.mergeNext(w, b)
 			if e.cfg.MaxTasks > 0 {
 				b = e.takeQuota(w, b)
 			}
 			e.nextID++
 			b.id = e.nextID
+			if len(w.inflight) == 0 {
+				w.busySince.Store(time.Now().UnixNano())
+			}
 			w.inflight = append(w.inflight, b)
 			take = append(take, b)
 		}
@@ -157,8 +164,9 @@ func (w *worker) pump() {
 }
 
 // open reports whether w may take another batch: it is alive, not retiring, and holds fewer
-// than Depth batches. Small batches may go deeper, up to deepItems items in all, so that a
-// worker running tiny tasks always has the next ones at hand. e.mu is held.
+// than Depth batches. When tasks are quick it may hold more, as many items as it runs in
+// about queueAhead (see itemsAhead), so that it always has the next ones at hand; slow tasks
+// are not queued deeply, so that they spread evenly over the workers. e.mu is held.
 func (w *worker) open() bool {
 	if w.dead || w.retiring {
 		return false
@@ -167,21 +175,69 @@ func (w *worker) open() bool {
 	if n < w.e.cfg.Depth {
 		return true
 	}
-	if n >= maxBatchesHeld {
-		return false
-	}
-	items := 0
-	for _, b := range w.inflight {
-		items += b.hi - b.next
-	}
-	return items < deepItems
+	return n < maxBatchesHeld && w.held() < w.e.itemsAhead()
 }
 
-// How deep a worker's queue of small batches may go.
+// held counts the items of the batches w holds, finished ones included (b.next belongs to the
+// reader). e.mu is held.
+func (w *worker) held() int {
+	items := 0
+	for _, b := range w.inflight {
+		items += b.hi - b.lo
+	}
+	return items
+}
+
+// How deep a worker's queue of quick tasks may go.
 const (
-	deepItems      = 128
+	queueAhead     = 2 * time.Millisecond
+	maxItemsAhead  = 256
 	maxBatchesHeld = 64
 )
+
+// itemsAhead is how many items a worker may hold: enough for queueAhead of work, as the
+// recent time per item says, and 1 until that is known.
+func (e *Engine) itemsAhead() int {
+	per := e.itemNanos.Load()
+	if per <= 0 {
+		return 1
+	}
+	return int(min(max(queueAhead.Nanoseconds()/per, 1), maxItemsAhead))
+}
+
+// noteProgress updates the time per item from k items that w finished since it last reported.
+func (w *worker) noteProgress(k int) {
+	now := time.Now().UnixNano()
+	since := w.busySince.Swap(now)
+	if since <= 0 || k <= 0 {
+		return
+	}
+	sample := (now - since) / int64(k)
+	e := w.e
+	if old := e.itemNanos.Load(); old > 0 {
+		sample = old + (sample-old)/8
+	}
+	e.itemNanos.Store(max(sample, 1))
+}
+
+// mergeNext extends b with the batches queued right after it that continue it, while w may
+// hold more: many one-item batches (ChunkSize(1)) of quick tasks then cost one message, and
+// still one item is what a death or a failure costs. e.mu is held.
+func (e *Engine) mergeNext(w *worker, b *batch) {
+	room := e.itemsAhead() - w.held() - (b.hi - b.next)
+	for room > 0 && e.queue.len() > 0 {
+		n := e.queue.b[0]
+		if n.job != b.job || n.lo != b.hi || n.next != n.lo || n.attempt != b.attempt || n.single || b.single {
+			return
+		}
+		if n.hi-n.lo > room {
+			return
+		}
+		e.queue.pop()
+		room -= n.hi - n.lo
+		b.hi = n.hi
+	}
+}
 
 // takeQuota trims b to what w may still run before it is recycled, putting the rest back at
 // the front of the queue, and retires w when it has its last task. e.mu is held.
@@ -400,8 +456,8 @@ func (w *worker) readLoop() {
 	w.died(protoErr)
 }
 
-// held returns the in-flight batch with id. e.mu is held.
-func (w *worker) held(id uint64) *batch {
+// batch returns the in-flight batch with id. e.mu is held.
+func (w *worker) batch(id uint64) *batch {
 	for _, b := range w.inflight {
 		if b.id == id {
 			return b
@@ -414,7 +470,7 @@ func (w *worker) held(id uint64) *batch {
 func (w *worker) handle(f wire.Frame, dec *wire.Decoder) error {
 	e := w.e
 	e.mu.Lock()
-	b := w.held(f.ID)
+	b := w.batch(f.ID)
 	e.mu.Unlock()
 	if b == nil {
 		return fmt.Errorf("%w: %v frame for unknown batch %d", wire.ErrProtocol, f.Kind, f.ID)
@@ -440,6 +496,7 @@ func (w *worker) handle(f wire.Frame, dec *wire.Decoder) error {
 			}
 		}
 		w.child.SyncOutput()
+		w.noteProgress(int(hi - lo))
 		e.finishRange(b, b.lo+int(hi), b.job.canceled())
 		if f.Flags&wire.FlagLast != 0 {
 			w.last(b)
@@ -457,6 +514,7 @@ func (w *worker) handle(f wire.Frame, dec *wire.Decoder) error {
 			return err
 		}
 		w.child.SyncOutput()
+		w.noteProgress(1)
 		err = b.job.canceled() // a cancelled job's items end with the reason it was cancelled
 		if err == nil {
 			err = e.cfg.Remote(we)
@@ -485,6 +543,9 @@ func (w *worker) last(b *batch) {
 	}
 	e.mu.Lock()
 	w.removeInflight(b)
+	if len(w.inflight) == 0 {
+		w.busySince.Store(0)
+	}
 	if overMemory {
 		e.retire(w, "max memory")
 	}

@@ -57,9 +57,10 @@ type queued struct {
 }
 
 type server struct {
-	cfg   Config
-	enc   *wire.Encoder
-	queue chan *queued
+	cfg       Config
+	enc       *wire.Encoder
+	queue     chan *queued
+	lastFlush time.Time
 
 	mu      sync.Mutex
 	pending map[uint64]*queued // queued or running, by id, for Cancel
@@ -180,7 +181,6 @@ func (s *server) run(q *queued) {
 		return
 	}
 	lo := 0 // first item whose output is not sent yet
-	lastFlush := time.Now()
 	for i := 0; i < count; i++ {
 		if q.ctx.Err() != nil {
 			s.finish(q, lo, i)
@@ -192,21 +192,27 @@ func (s *server) run(q *queued) {
 			s.fail(q.id, i, werr)
 			lo = i + 1
 		}
-		if i+1 < count && time.Since(lastFlush) >= flushEvery {
+		if i+1 < count && time.Since(s.lastFlush) >= flushEvery {
 			s.sendOutputs(q, lo, i+1, 0)
 			lo = i + 1
 			s.flush()
-			lastFlush = time.Now()
 		}
 	}
 	s.finish(q, lo, count)
 }
 
-// finish sends the outputs lo..hi-1 as the batch's last frame.
+// finish sends the outputs lo..hi-1 as the batch's last frame. The frames go out at once when
+// no other batch is waiting; otherwise they wait for the next batch's results, up to
+// flushEvery, so that a stream of small batches costs one write for many.
 func (s *server) finish(q *queued, lo, hi int) {
 	s.sendOutputs(q, lo, hi, wire.FlagLast)
-	s.flush()
+	if len(s.queue) == 0 || len(s.enc.Pending()) > maxPending || time.Since(s.lastFlush) >= flushEvery {
+		s.flush()
+	}
 }
+
+// maxPending bounds the frames kept back for one write.
+const maxPending = 256 << 10
 
 // runItem runs item i, turning a panic into a failure.
 func (s *server) runItem(q *queued, i int) (werr wire.Error, failed bool) {
@@ -287,4 +293,5 @@ func (s *server) flush() {
 		os.Exit(0) // the parent is gone
 	}
 	s.enc.Reset()
+	s.lastFlush = time.Now()
 }
