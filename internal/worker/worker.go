@@ -15,6 +15,7 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/multiproc/multiproc/internal/wire"
@@ -58,12 +59,17 @@ type queued struct {
 
 type server struct {
 	cfg       Config
-	enc       *wire.Encoder
-	queue     chan *queued
+	enc       *wire.Encoder // the runner's
 	lastFlush time.Time
+	r         *wire.Reader  // the reader's
+	dec       *wire.Decoder // the reader's
 
 	mu      sync.Mutex
 	pending map[uint64]*queued // queued or running, by id, for Cancel
+	queue   []*queued          // decoded, waiting for the runner
+	queued  atomic.Int32       // len(queue), read without the lock
+	running bool               // a goroutine is the runner
+	exiting bool               // Exit came: leave when the queue is empty
 }
 
 // attemptKey is the context key of the attempt number.
@@ -76,19 +82,20 @@ func Attempt(ctx context.Context) int {
 }
 
 // Serve runs the worker until its parent says Exit or goes away; then it exits the process.
+//
+// The goroutine that reads a batch while no batch is running runs it itself, and a new
+// goroutine takes over reading: a batch goes from the socket to its function with no hand-off
+// between threads, which would cost a wake-up of a sleeping one on the critical path.
 func Serve(cfg Config) {
-	s := &server{cfg: cfg, enc: wire.NewEncoder(), queue: make(chan *queued, 64),
-		pending: make(map[uint64]*queued)}
+	s := &server{cfg: cfg, enc: wire.NewEncoder(), pending: make(map[uint64]*queued),
+		r: wire.NewReader(cfg.Conn, 0), dec: wire.NewDecoder()}
 	if err := wire.EncodeHello(s.enc, wire.Hello{Version: wire.Version, Pid: uint32(os.Getpid()),
 		Identity: cfg.Identity}); err != nil {
 		fatal(err)
 	}
 	s.flush()
 	go s.read()
-	for q := range s.queue {
-		s.run(q)
-	}
-	os.Exit(0)
+	select {} // the reader and runner goroutines end the process
 }
 
 func fatal(err error) {
@@ -96,20 +103,31 @@ func fatal(err error) {
 	os.Exit(3)
 }
 
-// read decodes frames until Exit (then closes the queue) or until the parent is gone (then
+// read decodes frames until it becomes the runner or the parent goes away (then the worker
 // exits at once: a worker never outlives its parent's interest in it).
 func (s *server) read() {
-	r := wire.NewReader(s.cfg.Conn, 0)
-	dec := wire.NewDecoder()
 	for {
-		f, err := r.Read()
+		f, err := s.r.Read()
 		if err != nil {
 			os.Exit(0)
 		}
-		dec.Next(f)
+		s.dec.Next(f)
 		switch f.Kind {
 		case wire.KindBatch:
-			s.enqueue(f.ID, dec)
+			q := s.decode(f.ID)
+			s.mu.Lock()
+			s.pending[q.id] = q
+			if s.running {
+				s.queue = append(s.queue, q)
+				s.queued.Add(1)
+				s.mu.Unlock()
+				continue
+			}
+			s.running = true
+			s.mu.Unlock()
+			go s.read()
+			s.runAll(q)
+			return
 		case wire.KindCancel:
 			s.mu.Lock()
 			if q := s.pending[f.ID]; q != nil {
@@ -117,20 +135,12 @@ func (s *server) read() {
 			}
 			s.mu.Unlock()
 		case wire.KindExit:
-			close(s.queue)
-			// Keep reading: a Cancel may still come, and end of file still means exit.
-			for {
-				f, err := r.Read()
-				if err != nil {
-					os.Exit(0)
-				}
-				if f.Kind == wire.KindCancel {
-					s.mu.Lock()
-					if q := s.pending[f.ID]; q != nil {
-						q.cancel()
-					}
-					s.mu.Unlock()
-				}
+			s.mu.Lock()
+			s.exiting = true
+			idle := !s.running
+			s.mu.Unlock()
+			if idle {
+				os.Exit(0)
 			}
 		default:
 			fatal(fmt.Errorf("%w: unexpected %v frame", wire.ErrProtocol, f.Kind))
@@ -138,7 +148,37 @@ func (s *server) read() {
 	}
 }
 
-func (s *server) enqueue(id uint64, dec *wire.Decoder) {
+// runAll runs q and then the queued batches, as the runner, until none is left.
+func (s *server) runAll(q *queued) {
+	for {
+		s.run(q)
+		s.mu.Lock()
+		if len(s.queue) == 0 {
+			s.mu.Unlock()
+			s.flush() // still the runner: nobody else writes
+			s.mu.Lock()
+		}
+		if len(s.queue) > 0 {
+			q = s.queue[0]
+			s.queue[0] = nil
+			s.queue = s.queue[1:]
+			s.queued.Add(-1)
+			s.mu.Unlock()
+			continue
+		}
+		s.running = false
+		exiting := s.exiting
+		s.mu.Unlock()
+		if exiting {
+			os.Exit(0)
+		}
+		return
+	}
+}
+
+// decode reads a batch frame.
+func (s *server) decode(id uint64) *queued {
+	dec := s.dec
 	head, err := wire.DecodeBatchHeader(dec)
 	if err != nil {
 		fatal(err)
@@ -158,10 +198,7 @@ func (s *server) enqueue(id uint64, dec *wire.Decoder) {
 		}
 		q.err = err
 	}
-	s.mu.Lock()
-	s.pending[id] = q
-	s.mu.Unlock()
-	s.queue <- q
+	return q
 }
 
 // run runs the items of one batch in order.
@@ -206,7 +243,7 @@ func (s *server) run(q *queued) {
 // flushEvery, so that a stream of small batches costs one write for many.
 func (s *server) finish(q *queued, lo, hi int) {
 	s.sendOutputs(q, lo, hi, wire.FlagLast)
-	if len(s.queue) == 0 || len(s.enc.Pending()) > maxPending || time.Since(s.lastFlush) >= flushEvery {
+	if s.queued.Load() == 0 || len(s.enc.Pending()) > maxPending || time.Since(s.lastFlush) >= flushEvery {
 		s.flush()
 	}
 }
