@@ -437,7 +437,9 @@ func (w *worker) readLoop() {
 	for {
 		f, err := w.r.Read()
 		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrClosed) {
+			// Garbage, or a frame cut short by the end of the connection. Other errors (end of
+			// file, a reset) are how a dying worker's connection ends.
+			if errors.Is(err, wire.ErrProtocol) || errors.Is(err, io.ErrUnexpectedEOF) {
 				protoErr = err
 			}
 			break

@@ -14,6 +14,9 @@ type Encoder struct {
 	start   int // where the open frame begins
 	gob     *gob.Encoder
 	restart bool // the next frame starts a new gob stream
+	// streamed says the open frame holds gob bytes or starts a new gob stream: dropping it
+	// must start the stream anew.
+	streamed bool
 }
 
 // NewEncoder returns an Encoder with an empty buffer.
@@ -32,6 +35,7 @@ func (a *appender) Write(p []byte) (int, error) {
 
 // Begin opens a frame. Every Begin is followed by End or Abort.
 func (e *Encoder) Begin(kind Kind, flags uint8, id uint64) {
+	e.streamed = e.restart
 	if e.restart {
 		flags |= FlagRestart
 		e.restart = false
@@ -62,21 +66,29 @@ func (e *Encoder) Bytes(b []byte) {
 // Aborted) and the gob stream starts anew, because gob may already count as sent a type
 // description that the dropped bytes held.
 func (e *Encoder) Value(v any) (err error) {
+	e.streamed = true
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("gob: %v", r)
 		}
 		if err != nil {
 			e.Abort()
-			e.gob = gob.NewEncoder((*appender)(e))
-			e.restart = true
 		}
 	}()
 	return e.gob.Encode(v)
 }
 
-// Abort drops the open frame.
-func (e *Encoder) Abort() { e.buf = e.buf[:e.start] }
+// Abort drops the open frame. If the frame held gob values or began a new gob stream, the
+// stream starts anew with the next frame: the dropped bytes may have held type descriptions
+// that gob counts as sent, or the FlagRestart the receiver needed.
+func (e *Encoder) Abort() {
+	e.buf = e.buf[:e.start]
+	if e.streamed {
+		e.gob = gob.NewEncoder((*appender)(e))
+		e.restart = true
+		e.streamed = false
+	}
+}
 
 // End closes the open frame. A frame over MaxFrame is dropped with an error.
 func (e *Encoder) End() error {
@@ -171,6 +183,9 @@ func (d *Decoder) String() (string, error) {
 // own checks bound what it allocates by the frame's size; a panic inside gob on malformed
 // bytes is returned as an error.
 func (d *Decoder) Value(v any) (err error) {
+	if err := checkMessages(d.r.b); err != nil {
+		return err
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: gob: %v", ErrProtocol, r)
@@ -208,3 +223,40 @@ func (r *payloadReader) ReadByte() (byte, error) {
 }
 
 var errEndOfFrame = fmt.Errorf("%w: value cut short by the end of its frame", ErrProtocol)
+
+// checkMessages checks that the gob messages of the next value, the type descriptions up to
+// and including the message that holds the value, each fit in the rest of the frame b: gob
+// allocates a message's buffer from its count (up to 10 MiB) before it reads the message.
+func checkMessages(b []byte) error {
+	for {
+		n, w := gobUint(b)
+		if w == 0 || n > uint64(len(b)-w) {
+			return errEndOfFrame
+		}
+		msg := b[w : w+int(n)]
+		b = b[w+int(n):]
+		id, w := gobUint(msg) // a gob int: bit 0 set means negative, a type description
+		if w == 0 || id&1 == 0 {
+			return nil // the value's message: gob checks the rest against its size
+		}
+	}
+}
+
+// gobUint decodes the gob unsigned integer at the start of b: one byte under 0x80, else the
+// negated count (at most 8) of the big-endian bytes that follow. w is 0 if b holds none.
+func gobUint(b []byte) (v uint64, w int) {
+	if len(b) == 0 {
+		return 0, 0
+	}
+	if b[0] < 0x80 {
+		return uint64(b[0]), 1
+	}
+	n := -int(int8(b[0]))
+	if n > 8 || 1+n > len(b) {
+		return 0, 0
+	}
+	for _, c := range b[1 : 1+n] {
+		v = v<<8 | uint64(c)
+	}
+	return v, 1 + n
+}

@@ -90,14 +90,12 @@ func NewReader(r io.Reader, max int) *Reader {
 }
 
 // Read reads the next frame. io.EOF means the peer closed cleanly between frames; a frame
-// cut short is io.ErrUnexpectedEOF; a malformed one wraps ErrProtocol.
+// cut short is io.ErrUnexpectedEOF; a malformed one wraps ErrProtocol; any other error is the
+// underlying reader's.
 func (r *Reader) Read() (Frame, error) {
 	var head [4 + headerSize]byte
 	if _, err := io.ReadFull(r.r, head[:]); err != nil {
-		if err == io.EOF {
-			return Frame{}, io.EOF
-		}
-		return Frame{}, io.ErrUnexpectedEOF
+		return Frame{}, err // io.EOF only if no byte of the header came
 	}
 	n := binary.LittleEndian.Uint32(head[:4])
 	f := Frame{Kind: Kind(head[4]), Flags: head[5], ID: binary.LittleEndian.Uint64(head[6:])}
@@ -125,7 +123,7 @@ func (r *Reader) readPayload(n int) ([]byte, error) {
 		}
 		b := r.buf[:n]
 		if _, err := io.ReadFull(r.r, b); err != nil {
-			return nil, io.ErrUnexpectedEOF
+			return nil, unexpected(err)
 		}
 		return b, nil
 	}
@@ -134,13 +132,21 @@ func (r *Reader) readPayload(n int) ([]byte, error) {
 		chunk := min(n-len(b), max(step, len(b)))
 		b = append(b, make([]byte, chunk)...)
 		if _, err := io.ReadFull(r.r, b[len(b)-chunk:]); err != nil {
-			return nil, io.ErrUnexpectedEOF
+			return nil, unexpected(err)
 		}
 	}
 	if n <= 64<<20 {
 		r.buf = b // keep buffers of moderate size for the next frame
 	}
 	return b, nil
+}
+
+// unexpected is err from reading a payload: the end of input there cuts a frame short.
+func unexpected(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
 }
 
 // AppendHeader starts a frame in b: the length is filled in by FinishFrame.
