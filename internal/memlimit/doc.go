@@ -16,8 +16,8 @@
 //     "fatal error: runtime: out of memory" (exit status 2), and it sets its GC memory limit
 //     (GOMEMLIMIT) to 90% of the limit so the collector works hard before that. RLIMIT_DATA counts
 //     address space rather than resident pages, so a parent-side [Watchdog] also samples every
-//     worker's resident memory from /proc/PID/statm (every 50ms by default) and reports a worker
-//     over its limit so the caller can kill it.
+//     worker's resident memory from /proc/PID/statm (every 50ms by default); the Limiter kills a
+//     worker it finds over the limit.
 //
 // RLIMIT_AS is of no use for Go (the runtime reserves hundreds of MiB of address space it never
 // touches), and GOMEMLIMIT alone is a soft target: that is why the fallback is a pair.
@@ -30,38 +30,48 @@
 // mapped by several workers) are left out on purpose, so that a segment shared by all workers
 // does not count against each of them; RLIMIT_DATA ignores shared mappings in the same way.
 // The RLIMIT_DATA the worker sets is the limit plus the private address space it had mapped when
-// it applied it (about 33 MiB for a Go program, almost all of it the heap arena index, which is
-// never resident): the budget for growth is then the limit itself and the two mechanisms of the
+// it applied it (about 40 MiB for a small Go program, 70 MiB for this package's test binary; 32
+// MiB of it is the heap arena index, which is never resident): the budget for growth is then the limit itself and the two mechanisms of the
 // fallback agree. A Go program cannot start with RLIMIT_DATA below about 40 MiB.
+//
+// In a binary built with -race the race detector's shadow memory is part of the process and
+// counts too: here a worker used about 2.5 times the resident memory and 4 times the address
+// space it used without -race, and under RLIMIT_DATA it is usually the race runtime that runs
+// out first ("ThreadSanitizer failed to allocate", exit status 66; Death knows it). Tests that
+// run under -race need limits with that margin.
 //
 // # Integration
 //
 // The pool uses a [Limiter] (one per pool) and a [Guard] (one per worker process):
 //
-//	// NewPool, when MemoryLimit(n) is given:
-//	lim, err := memlimit.NewLimiter(memlimit.Config{
-//		Limit:    n,
-//		OnExceed: func(pid int, used, limit int64) { /* find the worker by pid, kill it */ },
-//	})
-//	logger.Info("memory limit", "mechanism", lim.Mechanism(), "why not cgroup", lim.CgroupErr())
+//	// NewPool, when MemoryLimit(n) is given (NewLimiter probes cgroups: a few ms, once):
+//	lim, err := memlimit.NewLimiter(ctx, memlimit.Config{Limit: n})
+//	logger.Info("memory limit", "mechanism", lim.Mechanism(), "cgroup", lim.CgroupErr())
 //
-//	// For each worker (also replacements):
-//	guard, env, err := lim.Prepare(cmd.Env, cmd.SysProcAttr) // cmd.SysProcAttr must be non-nil
+//	// For each worker (replacements too):
+//	guard, env, err := lim.Prepare(cmd.Env, cmd.SysProcAttr) // SysProcAttr non-nil
 //	cmd.Env = env
-//	err = cmd.Start()                    // on error: guard.Exited(ctx, memlimit.Death{})
+//	if err := cmd.Start(); err != nil {
+//		guard.Exited(ctx, memlimit.Death{}) // releases its cgroup
+//	}
 //	guard.Started(cmd.Process.Pid)
-//	// tee the worker's stderr pipe through guard.Stderr() as well as to its destination
+//	// copy the worker's stderr to guard.Stderr() too (io.MultiWriter with its destination)
 //	...
-//	state := cmd.Wait()                  // or however the worker is reaped
+//	// once the worker has been reaped:
 //	byLimit, err := guard.Exited(ctx, memlimit.Death{ExitCode: code, Signal: sig, Stderr: tail})
-//	// byLimit: fail the task with ErrMemoryLimit instead of ErrWorkerDied
+//	// byLimit: fail its task with ErrMemoryLimit instead of ErrWorkerDied
 //
-//	// Pool.Close / Terminate:
+//	// Pool.Close / Terminate, after the workers:
 //	lim.Close()
 //
-// and in the worker process, first thing in Main:
+// and in the worker process, first thing in Main, before anything allocates much:
 //
 //	if _, err := memlimit.ApplyFromEnv(); err != nil { /* report to the parent and exit */ }
+//
+// The pool does not kill a worker over the limit itself: the kernel does (cgroup), the Go
+// runtime does (RLIMIT_DATA), or the Limiter does when its watchdog sees the worker over
+// (SIGKILL through a pidfd; Config.OnExceed is told, for logs). The pool sees a worker die as
+// it would see any death, and Exited tells it why.
 //
 // Guard.Usage gives the figure the limit is checked against (for a MaxWorkerMemory recycle
 // check or for Stats), and Limiter.Mechanism the string for Stats and logs.

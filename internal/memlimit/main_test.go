@@ -27,11 +27,24 @@ const (
 )
 
 const (
-	mib        = 1 << 20
-	testLimit  = 256 * mib
-	hogBytes   = 2048 * mib
-	steadyLive = 64 * mib
+	mib       = 1 << 20
+	testLimit = 256 * mib
+	hogBytes  = 2048 * mib
 )
+
+// A "steady" child keeps steadyLive bytes and makes steadyGarbage more of garbage: well under
+// testLimit even under the race detector, whose shadow memory makes a process use about 2.5
+// times the resident memory and 4 times the address space it would use without.
+var (
+	steadyLive    = int64(64 * mib)
+	steadyGarbage = 256
+)
+
+func init() {
+	if raceEnabled {
+		steadyLive, steadyGarbage = 16*mib, 64
+	}
+}
 
 func TestMain(m *testing.M) {
 	if mode := os.Getenv(childModeEnv); mode != "" {
@@ -44,9 +57,12 @@ func TestMain(m *testing.M) {
 // worker does, and then:
 //   - "hog": allocates and touches childBytesEnv bytes (1 MiB at a time, all kept), prints
 //     "done", and holds the memory until stdin closes;
-//   - "steady": keeps childBytesEnv bytes live while it allocates and drops 256 MiB more in
-//     garbage, prints "ready", and holds until stdin closes.
+//   - "steady": keeps childBytesEnv bytes live while it allocates and drops steadyGarbage MiB
+//     more, prints "ready", and holds until stdin closes.
 func runChild(mode string) int {
+	if mode == "exit" {
+		return 0
+	}
 	m, err := ApplyFromEnv()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
@@ -69,7 +85,7 @@ func runChild(mode string) int {
 		for n := int64(0); n < size; n += mib {
 			keep = append(keep, touched(mib))
 		}
-		for range 256 {
+		for range steadyGarbage {
 			_ = touched(mib) // garbage: the GC, not the limit, must deal with it
 		}
 		fmt.Println("ready")
@@ -103,8 +119,8 @@ type child struct {
 }
 
 // startChild starts the test binary as a child helper in mode with size bytes. env is the
-// environment (nil: ours); attr may be nil.
-func startChild(t *testing.T, mode string, size int64, env []string, attr *syscall.SysProcAttr) *child {
+// environment (nil: ours); attr may be nil; the child's stderr is copied to tee too, if given.
+func startChild(t *testing.T, mode string, size int64, env []string, attr *syscall.SysProcAttr, tee ...io.Writer) *child {
 	t.Helper()
 	if env == nil {
 		env = os.Environ()
@@ -113,7 +129,7 @@ func startChild(t *testing.T, mode string, size int64, env []string, attr *sysca
 	cmd.Env = append(env[:len(env):len(env)], childModeEnv+"="+mode, childBytesEnv+"="+strconv.FormatInt(size, 10))
 	cmd.SysProcAttr = attr
 	c := &child{cmd: cmd, lines: make(chan string, 16), stderr: &syncBuffer{}, scanner: &OOMScanner{}, done: make(chan struct{})}
-	cmd.Stderr = io.MultiWriter(c.stderr, c.scanner)
+	cmd.Stderr = io.MultiWriter(append([]io.Writer{c.stderr, c.scanner}, tee...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

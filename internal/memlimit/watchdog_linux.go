@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -35,6 +36,8 @@ type Watchdog struct {
 	quit     chan struct{} // closed by Stop
 	done     chan struct{} // closed when the loop has returned
 	stopOnce sync.Once
+
+	samples atomic.Uint64 // ticks so far, for tests
 
 	// Owned by the loop and reused on every tick.
 	buf   [statmBufSize]byte
@@ -176,6 +179,7 @@ func (w *Watchdog) loop() {
 func (w *Watchdog) sample() []exceeded {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.samples.Add(1)
 	w.fired = w.fired[:0]
 	for pid, p := range w.procs {
 		n, err := unix.Pread(p.fd, w.buf[:], 0)
