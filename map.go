@@ -48,8 +48,10 @@ func Map[In, Out any](ctx context.Context, p *Pool, f *Func[In, Out], inputs []I
 	select {
 	case <-w.done:
 	case <-ctx.Done():
-		job.Cancel(ctx.Err())
-		return nil, ctx.Err()
+	}
+	if err := ctx.Err(); err != nil { // even if done: its failures may be the cancellation's
+		job.Cancel(err)
+		return nil, err
 	}
 	if w.err != nil {
 		job.Cancel(context.Canceled)

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -180,8 +181,13 @@ func TestTypesThatCannotTravel(t *testing.T) {
 	}
 }
 
+// registerLate registers a function after Main has run, once however often the test runs.
+var registerLate = sync.OnceValue(func() *multiproc.Func[int, int] {
+	return multiproc.Register("test.late", func(_ context.Context, x int) (int, error) { return x, nil })
+})
+
 func TestLateRegistration(t *testing.T) {
-	late := multiproc.Register("test.late", func(_ context.Context, x int) (int, error) { return x, nil })
+	late := registerLate()
 	p := newPool(t, multiproc.Processes(1))
 	if _, err := multiproc.Apply(ctxFor(t), p, late, 1); !errors.Is(err, multiproc.ErrNotRegistered) {
 		t.Fatalf("got %v, want ErrNotRegistered", err)

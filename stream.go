@@ -166,6 +166,10 @@ func (s *stream[In, Out]) consume(ordered bool, yield func(Result[Out]) bool) {
 		}
 		select {
 		case i := <-s.ended:
+			if err := s.ctx.Err(); err != nil { // the item may have ended for the cancellation
+				yield(Result[Out]{Index: -1, Err: err})
+				return
+			}
 			if !ordered {
 				if !s.yield(i, yield) {
 					return

@@ -47,11 +47,15 @@ func (w *worker) died(protoErr error) {
 			e.finishRange(b, b.hi, e.closedErr())
 			continue
 		}
-		// The item it was running; failing that, the next item of the batch it was on.
+		// The item it was running. When its status page shows none (it died between items),
+		// the next item of the first batch it held: a worker that dies again and again
+		// without running anything must not requeue the same items for ever. A batch before
+		// the running one may be finished but unreported (results wait to be sent together):
+		// it is run again, not blamed.
 		k := -1
 		if running && batchID == b.id {
 			k = b.lo + item
-		} else if n == 0 {
+		} else if !running && n == 0 {
 			k = b.next
 		}
 		if k < b.next || k >= b.hi {

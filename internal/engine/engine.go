@@ -337,9 +337,10 @@ func (e *Engine) watchTimeouts() {
 
 // context helpers for the root package.
 
-// Canceled is the error items of a canceled job finish with when ctx has no cause.
+// cancelErr is the error the items of a job cancelled through ctx finish with: ctx.Err(), as
+// callers test it with errors.Is (a cause set with WithCancelCause is the caller's to read).
 func cancelErr(ctx context.Context) error {
-	if err := context.Cause(ctx); err != nil {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
 	return context.Canceled
