@@ -2,6 +2,7 @@ package multiproc_test
 
 import (
 	"errors"
+	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -29,7 +30,7 @@ func TestWorkerDeathFailsOnlyItsItem(t *testing.T) {
 		{"fatal", 2, 0, "stack overflow"},
 	} {
 		t.Run(tc.how, func(t *testing.T) {
-			p := newPool(t, multiproc.Processes(2))
+			p := newPool(t, multiproc.Processes(2), multiproc.Stderr(io.Discard))
 			in := []string{"a", "b", tc.how, "d", "e", "f", "g", "h"}
 			var got []string
 			for v, err := range multiproc.Imap(ctxFor(t), p, crash, slices.Values(in), multiproc.ChunkSize(4)) {

@@ -196,6 +196,10 @@ func engineErrors(cfg *engine.Config) {
 		return &WorkerError{Pid: d.Pid, ExitCode: d.ExitCode, Signal: d.Signal, Stderr: d.Stderr, Cause: d.Cause}
 	}
 	cfg.Remote = remote
+	cfg.MemoryErr = func(d engine.Death, limit int64) error {
+		return &WorkerError{Pid: d.Pid, ExitCode: d.ExitCode, Signal: d.Signal, Stderr: d.Stderr,
+			Cause: fmt.Errorf("%w (%d bytes)", ErrMemoryLimit, limit)}
+	}
 	cfg.HandshakeErr = func(d engine.Death, err error) error {
 		we := &WorkerError{Pid: d.Pid, ExitCode: d.ExitCode, Signal: d.Signal, Stderr: d.Stderr, Cause: err}
 		if d.ExitCode == spawn.ExitNoMain || strings.Contains(d.Stderr, spawn.ErrorNoMain) {

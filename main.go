@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/multiproc/multiproc/internal/memlimit"
 	"github.com/multiproc/multiproc/internal/spawn"
 	"github.com/multiproc/multiproc/internal/wire"
 	"github.com/multiproc/multiproc/internal/worker"
@@ -31,8 +32,13 @@ func Main() {
 		os.Exit(3)
 	}
 	name := os.Getenv(spawn.EnvName)
-	for _, k := range []string{spawn.EnvWorker, spawn.EnvName, spawn.EnvIdentity, spawn.EnvParent, spawn.EnvMemLimit} {
+	for _, k := range []string{spawn.EnvWorker, spawn.EnvName, spawn.EnvIdentity, spawn.EnvParent} {
 		os.Unsetenv(k)
+	}
+	// Before anything allocates much: RLIMIT_DATA and the GC's limit, when MemoryLimit is set.
+	if _, err := memlimit.ApplyFromEnv(); err != nil {
+		fmt.Fprintln(os.Stderr, "multiproc:", err)
+		os.Exit(3)
 	}
 	current = Info{Name: name, Pid: os.Getpid(), ParentPid: os.Getppid(), IsWorker: true}
 	page, err := spawn.MapStatus(spawn.StatusFD)

@@ -37,7 +37,7 @@ func Map[In, Out any](ctx context.Context, p *Pool, f *Func[In, Out], inputs []I
 	}
 	bar := newBar(mc.progress, len(inputs))
 	w.bar = bar
-	defer bar.finish()
+	defer bar.Finish()
 	chunk := mc.chunkSize
 	if chunk == 0 {
 		chunk = autoChunk(len(inputs), p.size)
@@ -100,7 +100,7 @@ func (w *mapWork[In, Out]) Finish(i int, err error) {
 		})
 		return
 	}
-	w.bar.add(1)
+	w.bar.Add(1)
 	if w.left.Add(-1) == 0 {
 		w.once.Do(func() { close(w.done) })
 	}

@@ -2,6 +2,7 @@ package multiproc_test
 
 import (
 	"bytes"
+	"io"
 	"errors"
 	"log/slog"
 	"slices"
@@ -152,5 +153,72 @@ func TestSilentByDefault(t *testing.T) {
 	p.Close()
 	if buf.Len() != 0 {
 		t.Fatalf("logged without a Logger: %s", buf.String())
+	}
+}
+
+func TestMemoryLimit(t *testing.T) {
+	limit := int64(256 << 20)
+	p := newPool(t, multiproc.Processes(2), multiproc.MemoryLimit(limit), multiproc.Stderr(io.Discard))
+	if st := p.Stats(); st.MemoryMechanism == "" {
+		t.Fatal("Stats does not say which memory limit mechanism is in force")
+	}
+	ctx := ctxFor(t)
+	before, err := multiproc.Map(ctx, p, hoard, []int{0, 0}, multiproc.ChunkSize(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = multiproc.Apply(ctx, p, hoard, 2048)
+	if !errors.Is(err, multiproc.ErrMemoryLimit) {
+		t.Fatalf("a task over the limit: %v, want ErrMemoryLimit", err)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Fatalf("stopped after %v", d)
+	}
+	var we *multiproc.WorkerError
+	if !errors.As(err, &we) || we.Pid == 0 {
+		t.Fatalf("got %v, want a *WorkerError with the pid", err)
+	}
+	if _, err := multiproc.Apply(ctx, p, hoard, 10); err != nil {
+		t.Fatalf("the next task: %v", err)
+	}
+	eventually(t, 10*time.Second, "the worker replaced", func() bool { return p.Stats().Workers == 2 })
+	st := p.Stats()
+	if st.MemoryKilled != 1 || st.Died != 0 {
+		t.Fatalf("Stats = %+v", st)
+	}
+	// The other worker was untouched.
+	after, err := multiproc.Map(ctx, p, square, []int{1, 2, 3, 4}, multiproc.ChunkSize(1))
+	if err != nil || after[3] != 16 {
+		t.Fatal(after, err)
+	}
+	living := 0
+	for _, pid := range before {
+		if pid != we.Pid && alive(pid) {
+			living++
+		}
+	}
+	if living != 1 {
+		t.Fatalf("workers %v: %d alive besides the killed %d, want 1", before, living, we.Pid)
+	}
+}
+
+func TestProgressLines(t *testing.T) {
+	p := newPool(t, multiproc.Processes(2))
+	var out syncBuffer
+	if _, err := multiproc.Map(ctxFor(t), p, square, make([]int, 500), multiproc.Progress(&out)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "500/500") {
+		t.Fatalf("progress output %q lacks the final count", out.String())
+	}
+	out2 := &syncBuffer{}
+	for r := range multiproc.ImapUnordered(ctxFor(t), p, square, seq(300), multiproc.Progress(out2)) {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+	}
+	if !strings.Contains(out2.String(), "300/300") {
+		t.Fatalf("stream progress output %q lacks the final count", out2.String())
 	}
 }

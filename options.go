@@ -88,10 +88,14 @@ func TaskTimeout(d time.Duration) Option {
 	})
 }
 
-// MemoryLimit bounds each worker's memory: a worker over it is killed and its task fails with
-// ErrMemoryLimit.
-//
-// Not yet enforced: the value is validated and kept.
+// MemoryLimit bounds each worker's memory: a worker over it is killed, its task fails with
+// ErrMemoryLimit (a *WorkerError whose Cause is it), the worker is replaced, and the others are
+// untouched. Where a writable cgroup v2 with the memory controller is at hand, each worker
+// starts in a cgroup of its own whose memory.max is the limit; elsewhere the worker lowers its
+// own RLIMIT_DATA to the limit and sets its GC limit (GOMEMLIMIT) just under it, and the parent
+// samples each worker's private resident memory every 50ms and kills one over the limit.
+// Stats().MemoryMechanism, and a line to Logger, say which is in force. Under the race
+// detector a worker needs several times more memory. Default: no limit.
 func MemoryLimit(bytes int64) Option {
 	return optionFunc(func(c *config) error {
 		if bytes <= 0 {
@@ -265,9 +269,8 @@ func ChunkSize(n int) MapOption {
 	})
 }
 
-// Progress draws a live progress bar on w.
-//
-// Not yet drawn: the writer is accepted.
+// Progress reports the progress of a Map, Imap or ImapUnordered on w: a live bar (done/total,
+// rate, ETA) when w is a terminal, otherwise a plain line every few seconds and one at the end.
 func Progress(w io.Writer) MapOption {
 	return mapOptionFunc(func(c *mapConfig) error {
 		if w == nil {

@@ -26,6 +26,10 @@ type Stats struct {
 	// ran past TaskTimeout, a worker went over MemoryLimit, a worker was recycled
 	// (MaxTasksPerWorker, MaxWorkerMemory).
 	Died, TimedOut, MemoryKilled, Recycled int64
+
+	// MemoryMechanism says how MemoryLimit is enforced: "cgroup" or "rlimit+watchdog" (see
+	// MemoryLimit); "" without a limit.
+	MemoryMechanism string
 }
 
 // NewPool starts the workers and returns once each has answered its handshake. Processes
@@ -48,6 +52,7 @@ func NewPool(opts ...Option) (*Pool, error) {
 		Logger:     c.logger,
 		Timeout:    c.timeout,
 		Grace:      c.grace,
+		MemLimit:   c.memoryLimit,
 		Retries:    c.retries,
 		MaxTasks:   c.maxTasks,
 		MaxMemory:  c.maxMemory,
@@ -86,5 +91,6 @@ func (p *Pool) Stats() Stats {
 	s := p.eng.Stats()
 	return Stats{Workers: s.Workers, Busy: s.Busy, Submitted: s.Submitted, Completed: s.Complete,
 		Failed: s.Failed, WorkersRestarted: s.Restarted, Queued: s.Queued,
-		Died: s.Died, TimedOut: s.TimedOut, MemoryKilled: s.MemoryKilled, Recycled: s.Recycled}
+		Died: s.Died, TimedOut: s.TimedOut, MemoryKilled: s.MemoryKilled, Recycled: s.Recycled,
+		MemoryMechanism: s.MemoryMechanism}
 }

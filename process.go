@@ -52,6 +52,7 @@ func Start[In, Out any](ctx context.Context, f *Func[In, Out], in In, opts ...Op
 		Logger:     c.logger,
 		Timeout:    c.timeout,
 		Grace:      c.grace,
+		MemLimit:   c.memoryLimit,
 	}
 	engineErrors(&ecfg)
 	eng, err := engine.New(ecfg)

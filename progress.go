@@ -1,17 +1,18 @@
 package multiproc
 
-import "io"
+import (
+	"io"
 
-// bar reports a Map's or stream's progress on a writer; a nil *bar does nothing.
-type bar struct{}
+	"github.com/multiproc/multiproc/internal/progress"
+)
 
+// bar reports a Map's or stream's progress; a nil *bar does nothing.
+type bar = progress.Bar
+
+// newBar returns a bar on w for total tasks (-1 when unknown), or nil without a writer.
 func newBar(w io.Writer, total int) *bar {
 	if w == nil {
 		return nil
 	}
-	return &bar{}
+	return progress.New(w, total)
 }
-
-func (b *bar) add(n int) {}
-
-func (b *bar) finish() {}

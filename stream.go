@@ -121,6 +121,7 @@ func (s *stream[In, Out]) produce(inputs iter.Seq[In]) {
 			s.job.Submit(lo, i)
 		}
 		s.total = i
+		s.bar.SetTotal(i)
 		close(s.inputDone)
 	}()
 	maxChunk := max(1, s.window/(4*max(1, s.eng.Live())))
@@ -218,7 +219,7 @@ func (s *stream[In, Out]) stop() {
 	s.cancel()
 	s.job.Cancel(context.Canceled)
 	s.job.Release()
-	s.bar.finish()
+	s.bar.Finish()
 }
 
 func (s *stream[In, Out]) Func() string { return s.f.name }
@@ -241,9 +242,8 @@ func (s *stream[In, Out]) DecodeOutputs(dec *wire.Decoder, lo, hi int) error {
 func (s *stream[In, Out]) Finish(i int, err error) {
 	if err != nil {
 		s.errs[i%s.window] = &TaskError{Index: i, Err: err}
-	} else {
-		s.bar.add(1)
 	}
+	s.bar.Add(1)
 	s.ended <- i
 }
 

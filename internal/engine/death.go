@@ -67,6 +67,9 @@ func (w *worker) died(protoErr error) {
 			case cause == causeTimeout:
 				kErr = e.cfg.Timeouts(e.cfg.Timeout)
 				e.log("task timed out", "name", w.name, "pid", d.Pid, "timeout", e.cfg.Timeout)
+			case cause == causeMemory:
+				kErr = e.cfg.MemoryErr(d, e.cfg.MemLimit)
+				e.log("task over the memory limit", "name", w.name, "pid", d.Pid, "limit", e.cfg.MemLimit)
 			default:
 				kErr = e.cfg.WorkerDied(d)
 			}

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/multiproc/multiproc/internal/memlimit"
 	"github.com/multiproc/multiproc/internal/wire"
 )
 
@@ -53,6 +54,7 @@ type Config struct {
 	Retries    int           // re-runs of an item whose worker died
 	MaxTasks   int           // recycle a worker after it ran this many items; 0 for never
 	MaxMemory  int64         // recycle a worker whose resident memory is above this after a batch
+	MemLimit   int64         // kill a worker over this; its item fails with MemoryErr
 	Init       func() Work   // run on each worker before its first batch, if set
 	// Replace says whether a worker that ends is replaced (a pool) or not (a Process).
 	Replace bool
@@ -64,6 +66,7 @@ type Config struct {
 	Timeouts     func(d time.Duration) error
 	WorkerDied   func(d Death) error
 	Remote       func(w wire.Error) error
+	MemoryErr    func(d Death, limit int64) error
 	HandshakeErr func(d Death, err error) error
 }
 
@@ -76,6 +79,8 @@ type Stats struct {
 
 	// Restarted, by cause.
 	Died, TimedOut, MemoryKilled, Recycled int64
+
+	MemoryMechanism string // how MemoryLimit is enforced: "cgroup", "rlimit+watchdog", or ""
 }
 
 // Engine runs jobs on worker processes.
@@ -99,6 +104,8 @@ type Engine struct {
 	idle                                    atomic.Int32 // workers with spare capacity
 	itemNanos                               atomic.Int64 // recent time per item, for queue depth
 
+	lim *memlimit.Limiter // enforces MemLimit, if set
+
 	wg       sync.WaitGroup // worker goroutines
 	stopTick chan struct{}
 	stopOnce sync.Once
@@ -110,6 +117,18 @@ func New(cfg Config) (*Engine, error) {
 		cfg.Depth = 2
 	}
 	e := &Engine{cfg: cfg, stopTick: make(chan struct{})}
+	if cfg.MemLimit > 0 {
+		lim, err := memlimit.NewLimiter(context.Background(), memlimit.Config{Limit: cfg.MemLimit,
+			OnExceed: func(pid int, used, limit int64) {
+				e.log("memory limit hit", "pid", pid, "used", used, "limit", limit)
+			}})
+		if err != nil {
+			return nil, err
+		}
+		e.lim = lim
+		e.log("memory limit", "mechanism", lim.Mechanism().String(), "limit", cfg.MemLimit,
+			"cgroup_unavailable", errString(lim.CgroupErr()))
+	}
 	type started struct {
 		w   *worker
 		err error
@@ -137,6 +156,10 @@ func New(cfg Config) (*Engine, error) {
 		for _, w := range ws {
 			w.child.Signal(syscall.SIGKILL)
 			<-w.child.Done()
+			w.released()
+		}
+		if e.lim != nil {
+			e.lim.Close()
 		}
 		return nil, firstErr
 	}
@@ -191,6 +214,9 @@ func (e *Engine) Stats() Stats {
 	st.TimedOut = e.timedOut.Load()
 	st.MemoryKilled = e.memKilled.Load()
 	st.Recycled = e.recycled.Load()
+	if e.lim != nil {
+		st.MemoryMechanism = e.lim.Mechanism().String()
+	}
 	return st
 }
 
@@ -283,6 +309,16 @@ func (e *Engine) Close(terminate bool) {
 	wg.Wait()
 	e.stopOnce.Do(func() { close(e.stopTick) })
 	e.wg.Wait()
+	if e.lim != nil {
+		e.lim.Close()
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 func (e *Engine) anyInflight() bool {

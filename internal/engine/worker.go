@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -48,6 +49,9 @@ type worker struct {
 
 	busySince atomic.Int64 // when it last reported results, or started work; 0 while idle
 
+	guard    *memlimit.Guard // its memory limit, if any
+	byMemory bool            // it died of its memory limit; set once reaped
+
 	writeMu sync.Mutex // one writer of frames at a time
 	enc     *wire.Encoder
 }
@@ -58,12 +62,28 @@ func (e *Engine) startWorker(name string) (*worker, error) {
 	if e.cfg.Prefix {
 		cfg.Prefix = "[" + name + "] "
 	}
+	var guard *memlimit.Guard
+	if e.lim != nil {
+		attr := &syscall.SysProcAttr{}
+		var err error
+		if guard, cfg.Env, err = e.lim.Prepare([]string{}, attr); err != nil {
+			return nil, err
+		}
+		cfg.UseCgroup, cfg.CgroupFD = attr.UseCgroupFD, attr.CgroupFD
+		cfg.StderrTee = guard.Stderr()
+	}
 	child, err := spawn.Start(cfg)
 	if err != nil {
+		if guard != nil {
+			guard.Exited(context.Background(), memlimit.Death{})
+		}
 		return nil, err
 	}
+	if guard != nil {
+		guard.Started(child.Pid)
+	}
 	w := &worker{e: e, child: child, name: name, enc: wire.NewEncoder(),
-		r: wire.NewReader(child.Conn, 0), dec: wire.NewDecoder()}
+		r: wire.NewReader(child.Conn, 0), dec: wire.NewDecoder(), guard: guard}
 	err = w.handshake()
 	if err == nil && e.cfg.Init != nil {
 		err = w.initialize()
@@ -71,6 +91,7 @@ func (e *Engine) startWorker(name string) (*worker, error) {
 	if err != nil {
 		child.Signal(syscall.SIGKILL)
 		<-child.Done()
+		w.released()
 		d := w.death(nil)
 		if e.cfg.HandshakeErr != nil {
 			return nil, e.cfg.HandshakeErr(d, err)
@@ -455,7 +476,27 @@ func (w *worker) readLoop() {
 		w.kill(causeNone)
 	}
 	<-w.child.Done()
+	w.released()
 	w.died(protoErr)
+}
+
+// released tells the memory guard that the worker has been reaped, and learns from it whether
+// the limit is what ended the worker.
+func (w *worker) released() {
+	if w.guard == nil {
+		return
+	}
+	code, sig := w.child.Exit()
+	by, _ := w.guard.Exited(context.Background(), memlimit.Death{ExitCode: code, Signal: sig,
+		Stderr: w.child.StderrTail()})
+	if by {
+		w.e.mu.Lock()
+		w.byMemory = true
+		if w.cause == causeNone || w.cause == causeStopped {
+			w.cause = causeMemory
+		}
+		w.e.mu.Unlock()
+	}
 }
 
 // batch returns the in-flight batch with id. e.mu is held.

@@ -14,11 +14,10 @@ import (
 // set; Main in the worker reads and removes these before running any task, so that processes a
 // task starts in turn do not take themselves for workers.
 const (
-	EnvWorker   = "MULTIPROC_WORKER"    // the protocol version the parent speaks
-	EnvName     = "MULTIPROC_NAME"      // the worker's name, as Current().Name reports it
-	EnvIdentity = "MULTIPROC_IDENTITY"  // the parent binary's identity, checked in the handshake
-	EnvParent   = "MULTIPROC_PARENT"    // the parent's pid
-	EnvMemLimit = "MULTIPROC_MEM_LIMIT" // a memory limit the worker applies to itself, in bytes
+	EnvWorker   = "MULTIPROC_WORKER"   // the protocol version the parent speaks
+	EnvName     = "MULTIPROC_NAME"     // the worker's name, as Current().Name reports it
+	EnvIdentity = "MULTIPROC_IDENTITY" // the parent binary's identity, checked in the handshake
+	EnvParent   = "MULTIPROC_PARENT"   // the parent's pid
 )
 
 // The descriptors a worker finds open.

@@ -21,6 +21,11 @@ type Config struct {
 	Stderr io.Writer // nil: the parent's standard error; the tail is kept either way
 	Prefix string    // starts each line of output; with it, stdout is copied too
 	Env    []string  // added to the parent's environment
+	// StderrTee also receives the worker's standard error (a memory-limit guard scans it).
+	StderrTee io.Writer
+	// CgroupFD, if UseCgroup, is the cgroup the worker starts in.
+	UseCgroup bool
+	CgroupFD  int
 }
 
 // Child is a started worker process.
@@ -108,6 +113,9 @@ func Start(cfg Config) (c *Child, err error) {
 	if stderrTo == nil {
 		stderrTo = os.Stderr
 	}
+	if cfg.StderrTee != nil {
+		stderrTo = io.MultiWriter(stderrTo, cfg.StderrTee)
+	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -128,7 +136,8 @@ func Start(cfg Config) (c *Child, err error) {
 	attr := &os.ProcAttr{
 		Env:   env,
 		Files: []*os.File{devnull, stdout, w, childConn, statusFile},
-		Sys:   &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
+		Sys: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL,
+			UseCgroupFD: cfg.UseCgroup, CgroupFD: cfg.CgroupFD},
 	}
 	proc, err := startOnForkThread(executable(), os.Args, attr)
 	if err != nil {
