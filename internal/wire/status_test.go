@@ -66,12 +66,14 @@ func TestStatusConcurrent(t *testing.T) {
 	worker, parent := NewStatus(page), NewStatus(page)
 	const items = 2000
 	var wg sync.WaitGroup
-	wg.Go(func() {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
 		for i := range items {
 			worker.Begin(uint64(i), i, int64(i))
 			worker.End()
 		}
-	})
+	}()
 	for range items {
 		batch, item, started, running := parent.Current()
 		if !running {
