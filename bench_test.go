@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/multiproc/multiproc"
 )
@@ -90,5 +91,33 @@ func BenchmarkPoolStart(b *testing.B) {
 			b.Fatal(err)
 		}
 		p.Close()
+	}
+}
+
+// BenchmarkRecycle maps 1000 tasks of 1ms, without recycling and with MaxTasksPerWorker(25):
+// compare their tasks/s (the replacement starts when a worker takes its last task).
+func BenchmarkRecycle(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		opts []multiproc.Option
+	}{
+		{"never", nil},
+		{"every25", []multiproc.Option{multiproc.MaxTasksPerWorker(25)}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			p, err := multiproc.NewPool(append(tc.opts, multiproc.Processes(2))...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer p.Close()
+			in := slices.Repeat([]time.Duration{time.Millisecond}, 1000)
+			ctx := context.Background()
+			for b.Loop() {
+				if _, err := multiproc.Map(ctx, p, spin, in); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*len(in))/b.Elapsed().Seconds(), "tasks/s")
+		})
 	}
 }

@@ -237,3 +237,11 @@ var hoard = multiproc.Register("test.hoard", func(_ context.Context, mib int) (i
 	}
 	return os.Getpid(), nil
 })
+
+// spin keeps a CPU busy for d.
+var spin = multiproc.Register("test.spin", func(_ context.Context, d time.Duration) (int, error) {
+	n := 0
+	for start := time.Now(); time.Since(start) < d; n++ {
+	}
+	return n, nil
+})
