@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"time"
 
@@ -202,8 +203,14 @@ var hang = multiproc.Register("test.hang", func(_ context.Context, path string) 
 var initValue string
 
 var setInit = multiproc.Register("test.setInit", func(_ context.Context, v string) (struct{}, error) {
-	if v == "fail" || (v == "fail-replacements" && os.Getenv("MULTIPROC_TEST_FIRST") == "") {
+	if v == "fail" {
 		return struct{}{}, errors.New("initializer refused")
+	}
+	// "unless:PATH" fails while the file PATH exists.
+	if path, ok := strings.CutPrefix(v, "unless:"); ok {
+		if _, err := os.Stat(path); err == nil {
+			return struct{}{}, errors.New("initializer refused: " + path + " exists")
+		}
 	}
 	initValue = v
 	return struct{}{}, nil

@@ -5,6 +5,8 @@ import (
 	"io"
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -102,6 +104,30 @@ func TestInitializer(t *testing.T) {
 	_, err = multiproc.NewPool(multiproc.Processes(2), multiproc.Initializer(setInit, "fail"))
 	if err == nil || !strings.Contains(err.Error(), "initializer refused") {
 		t.Fatalf("NewPool with a failing initializer: %v", err)
+	}
+}
+
+// When a replacement's initializer fails, the task it was started for fails with its error,
+// and the pool keeps trying.
+func TestInitializerFailingInAReplacement(t *testing.T) {
+	flag := filepath.Join(t.TempDir(), "refuse")
+	p := newPool(t, multiproc.Processes(1), multiproc.Initializer(setInit, "unless:"+flag))
+	ctx := ctxFor(t)
+	if _, err := multiproc.Apply(ctx, p, square, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(flag, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	multiproc.Apply(ctx, p, crash, "exit3")
+	_, err := multiproc.Apply(ctx, p, square, 3)
+	if err == nil || !strings.Contains(err.Error(), "initializer refused") {
+		t.Fatalf("a task waiting for a replacement whose initializer fails: %v", err)
+	}
+	os.Remove(flag)
+	eventually(t, 20*time.Second, "a replacement initialized", func() bool { return p.Stats().Workers == 1 })
+	if v, err := multiproc.Apply(ctx, p, square, 4); err != nil || v != 16 {
+		t.Fatalf("after the initializer recovered: %v, %v", v, err)
 	}
 }
 
