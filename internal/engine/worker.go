@@ -326,8 +326,7 @@ func (w *worker) send(bs []*batch) {
 			errs = append(errs, err)
 		}
 	}
-	_, werr := w.child.Conn.Write(w.enc.Pending())
-	w.enc.Reset()
+	_, werr := w.enc.WriteTo(w.child.Conn)
 	w.writeMu.Unlock()
 	if werr != nil {
 		w.kill(causeNone) // the reader sees the end and requeues what w held
@@ -390,8 +389,7 @@ func (w *worker) cancelBatches(ids []uint64) {
 		w.enc.Begin(wire.KindCancel, 0, id)
 		w.enc.End()
 	}
-	w.child.Conn.Write(w.enc.Pending())
-	w.enc.Reset()
+	w.enc.WriteTo(w.child.Conn)
 	w.writeMu.Unlock()
 	time.AfterFunc(w.e.cfg.Grace, func() {
 		w.e.mu.Lock()
@@ -437,8 +435,7 @@ func (w *worker) stop(grace time.Duration) {
 	}
 	w.enc.Begin(wire.KindExit, 0, 0)
 	w.enc.End()
-	w.child.Conn.Write(w.enc.Pending())
-	w.enc.Reset()
+	w.enc.WriteTo(w.child.Conn)
 	w.writeMu.Unlock()
 	t := time.NewTimer(max(grace, 100*time.Millisecond))
 	defer t.Stop()

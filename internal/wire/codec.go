@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/gob"
 	"fmt"
+	"io"
 )
 
 // Encoder builds frames, several at a time, into one buffer: the caller writes them with one
@@ -101,6 +102,17 @@ func (e *Encoder) End() error {
 
 // Pending returns the frames built since the last Reset.
 func (e *Encoder) Pending() []byte { return e.buf }
+
+// Len is the number of bytes of the frames built since the last Reset.
+func (e *Encoder) Len() int { return len(e.buf) }
+
+// WriteTo writes the frames built so far to w and resets the Encoder, whether or not the
+// write succeeded.
+func (e *Encoder) WriteTo(w io.Writer) (int64, error) {
+	n, err := w.Write(e.buf)
+	e.Reset()
+	return int64(n), err
+}
 
 // Reset empties the buffer, keeping a moderate one for reuse.
 func (e *Encoder) Reset() {

@@ -243,7 +243,7 @@ func (s *server) run(q *queued) {
 // flushEvery, so that a stream of small batches costs one write for many.
 func (s *server) finish(q *queued, lo, hi int) {
 	s.sendOutputs(q, lo, hi, wire.FlagLast)
-	if s.queued.Load() == 0 || len(s.enc.Pending()) > maxPending || time.Since(s.lastFlush) >= flushEvery {
+	if s.queued.Load() == 0 || s.enc.Len() > maxPending || time.Since(s.lastFlush) >= flushEvery {
 		s.flush()
 	}
 }
@@ -322,13 +322,11 @@ func (s *server) fail(id uint64, i int, werr wire.Error) {
 
 // flush writes the frames built so far with one write.
 func (s *server) flush() {
-	b := s.enc.Pending()
-	if len(b) == 0 {
+	if s.enc.Len() == 0 {
 		return
 	}
-	if _, err := s.cfg.Conn.Write(b); err != nil {
+	if _, err := s.enc.WriteTo(s.cfg.Conn); err != nil {
 		os.Exit(0) // the parent is gone
 	}
-	s.enc.Reset()
 	s.lastFlush = time.Now()
 }
