@@ -47,7 +47,8 @@ type worker struct {
 	assigned int  // items given to it, for MaxTasks
 	retiring bool // it takes no more work and leaves when it has finished what it holds
 
-	busySince atomic.Int64 // when it last reported results, or started work; 0 while idle
+	busySince  atomic.Int64 // when it last reported results, or started work; 0 while idle
+	lastResult atomic.Int64 // when it last reported results
 
 	guard    *memlimit.Guard // its memory limit, if any
 	byMemory bool            // it died of its memory limit; set once reaped
@@ -82,8 +83,16 @@ func (e *Engine) startWorker(name string) (*worker, error) {
 	if guard != nil {
 		guard.Started(child.Pid)
 	}
-	w := &worker{e: e, child: child, name: name, enc: wire.NewEncoder(),
-		r: wire.NewReader(child.Conn, 0), dec: wire.NewDecoder(), guard: guard}
+	w := &worker{e: e, child: child, name: name, enc: wire.NewEncoder(), dec: wire.NewDecoder(),
+		guard: guard}
+	sr, err := newSocketReader(child.Conn, w)
+	if err != nil {
+		child.Signal(syscall.SIGKILL)
+		<-child.Done()
+		w.released()
+		return nil, err
+	}
+	w.r = wire.NewReader(sr, 0)
 	err = w.handshake()
 	if err == nil && e.cfg.Init != nil {
 		err = w.initialize()
@@ -229,6 +238,7 @@ func (e *Engine) itemsAhead() int {
 // noteProgress updates the time per item from k items that w finished since it last reported.
 func (w *worker) noteProgress(k int) {
 	now := time.Now().UnixNano()
+	w.lastResult.Store(now)
 	since := w.busySince.Swap(now)
 	if since <= 0 || k <= 0 {
 		return

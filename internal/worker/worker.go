@@ -13,10 +13,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/multiproc/multiproc/internal/wire"
 )
@@ -59,6 +62,7 @@ type queued struct {
 
 type server struct {
 	cfg       Config
+	conn      *conn
 	enc       *wire.Encoder // the runner's
 	lastFlush time.Time
 	r         *wire.Reader  // the reader's
@@ -83,12 +87,20 @@ func Attempt(ctx context.Context) int {
 
 // Serve runs the worker until its parent says Exit or goes away; then it exits the process.
 //
-// The goroutine that reads a batch while no batch is running runs it itself, and a new
-// goroutine takes over reading: a batch goes from the socket to its function with no hand-off
-// between threads, which would cost a wake-up of a sleeping one on the critical path.
+// One goroutine at a time reads frames. The one that reads a batch while none is running runs
+// it itself: a batch goes from the socket to its function with no hand-off between threads,
+// which would cost a wake-up of a sleeping one on the critical path. Only when the batch runs
+// longer than handoffAfter does a new goroutine take over reading, so that Cancel frames and the
+// next batches are read while it runs.
 func Serve(cfg Config) {
 	s := &server{cfg: cfg, enc: wire.NewEncoder(), pending: make(map[uint64]*queued),
-		r: wire.NewReader(cfg.Conn, 0), dec: wire.NewDecoder()}
+		dec: wire.NewDecoder()}
+	fd := int(cfg.Conn.Fd()) // cfg.Conn stays referenced in s.cfg, so the fd stays open
+	if err := unix.SetNonblock(fd, true); err != nil {
+		fatal(err)
+	}
+	s.conn = &conn{fd: fd, s: s}
+	s.r = wire.NewReader(s.conn, 0)
 	if err := wire.EncodeHello(s.enc, wire.Hello{Version: wire.Version, Pid: uint32(os.Getpid()),
 		Identity: cfg.Identity}); err != nil {
 		fatal(err)
@@ -98,13 +110,29 @@ func Serve(cfg Config) {
 	select {} // the reader and runner goroutines end the process
 }
 
+// handoffAfter is how long a batch runs before its goroutine gives up reading to a new one.
+const handoffAfter = 50 * time.Microsecond
+
+// idle reports whether no batch is running; if so, it first writes the results kept back,
+// as the goroutine that holds the reader's role is then the only one that writes.
+func (s *server) idle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running {
+		return false
+	}
+	s.flush()
+	return true
+}
+
 func fatal(err error) {
 	fmt.Fprintf(os.Stderr, "multiproc worker %d: %v\n", os.Getpid(), err)
 	os.Exit(3)
 }
 
-// read decodes frames until it becomes the runner or the parent goes away (then the worker
-// exits at once: a worker never outlives its parent's interest in it).
+// read decodes frames for as long as its goroutine holds the reader's role, or until the
+// parent goes away (then the worker exits at once: a worker never outlives its parent's
+// interest in it).
 func (s *server) read() {
 	for {
 		f, err := s.r.Read()
@@ -125,9 +153,9 @@ func (s *server) read() {
 			}
 			s.running = true
 			s.mu.Unlock()
-			go s.read()
-			s.runAll(q)
-			return
+			if !s.runAsReader(q) {
+				return
+			}
 		case wire.KindCancel:
 			s.mu.Lock()
 			if q := s.pending[f.ID]; q != nil {
@@ -137,27 +165,49 @@ func (s *server) read() {
 		case wire.KindExit:
 			s.mu.Lock()
 			s.exiting = true
-			idle := !s.running
-			s.mu.Unlock()
-			if idle {
+			if !s.running {
+				s.flush()
 				os.Exit(0)
 			}
+			s.mu.Unlock()
 		default:
 			fatal(fmt.Errorf("%w: unexpected %v frame", wire.ErrProtocol, f.Kind))
 		}
 	}
 }
 
-// runAll runs q and then the queued batches, as the runner, until none is left.
-func (s *server) runAll(q *queued) {
+// runAsReader runs q and what gets queued behind it. It reports whether its goroutine still
+// holds the reader's role: a batch that runs past handoffAfter hands it to a new goroutine.
+func (s *server) runAsReader(q *queued) bool {
+	var handed atomic.Bool
+	t := time.AfterFunc(handoffAfter, func() {
+		handed.Store(true)
+		go s.read()
+	})
 	for {
 		s.run(q)
 		s.mu.Lock()
-		if len(s.queue) == 0 {
+		if len(s.queue) > 0 {
+			q = s.queue[0]
+			s.queue[0] = nil
+			s.queue = s.queue[1:]
+			s.queued.Add(-1)
 			s.mu.Unlock()
-			s.flush() // still the runner: nobody else writes
-			s.mu.Lock()
+			continue
 		}
+		if t.Stop() {
+			// Still the reader: the results go out when no more input is at hand (see idle).
+			s.running = false
+			s.mu.Unlock()
+			return true
+		}
+		// The reader sleeps until input comes; results must not wait for that.
+		s.mu.Unlock()
+		for !handed.Load() {
+			runtime.Gosched() // the timer fired; its function is about to start the reader
+		}
+		s.flush()
+		s.mu.Lock()
 		if len(s.queue) > 0 {
 			q = s.queue[0]
 			s.queue[0] = nil
@@ -172,7 +222,7 @@ func (s *server) runAll(q *queued) {
 		if exiting {
 			os.Exit(0)
 		}
-		return
+		return false
 	}
 }
 
@@ -238,12 +288,13 @@ func (s *server) run(q *queued) {
 	s.finish(q, lo, count)
 }
 
-// finish sends the outputs lo..hi-1 as the batch's last frame. The frames go out at once when
-// no other batch is waiting; otherwise they wait for the next batch's results, up to
-// flushEvery, so that a stream of small batches costs one write for many.
+// finish sends the outputs lo..hi-1 as the batch's last frame. The frames wait for the next
+// batches' results, up to flushEvery or maxPending, while more input is at hand, so that a
+// stream of small batches costs one write for many; they go out when the worker runs out of
+// input (see idle and runAsReader).
 func (s *server) finish(q *queued, lo, hi int) {
 	s.sendOutputs(q, lo, hi, wire.FlagLast)
-	if s.queued.Load() == 0 || s.enc.Len() > maxPending || time.Since(s.lastFlush) >= flushEvery {
+	if s.enc.Len() > maxPending || time.Since(s.lastFlush) >= flushEvery {
 		s.flush()
 	}
 }
@@ -325,7 +376,7 @@ func (s *server) flush() {
 	if s.enc.Len() == 0 {
 		return
 	}
-	if _, err := s.enc.WriteTo(s.cfg.Conn); err != nil {
+	if _, err := s.enc.WriteTo(s.conn); err != nil {
 		os.Exit(0) // the parent is gone
 	}
 	s.lastFlush = time.Now()
