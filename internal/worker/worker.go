@@ -187,11 +187,7 @@ func (s *server) runAsReader(q *queued) bool {
 	for {
 		s.run(q)
 		s.mu.Lock()
-		if len(s.queue) > 0 {
-			q = s.queue[0]
-			s.queue[0] = nil
-			s.queue = s.queue[1:]
-			s.queued.Add(-1)
+		if q = s.popLocked(); q != nil {
 			s.mu.Unlock()
 			continue
 		}
@@ -208,11 +204,7 @@ func (s *server) runAsReader(q *queued) bool {
 		}
 		s.flush()
 		s.mu.Lock()
-		if len(s.queue) > 0 {
-			q = s.queue[0]
-			s.queue[0] = nil
-			s.queue = s.queue[1:]
-			s.queued.Add(-1)
+		if q = s.popLocked(); q != nil {
 			s.mu.Unlock()
 			continue
 		}
@@ -224,6 +216,18 @@ func (s *server) runAsReader(q *queued) bool {
 		}
 		return false
 	}
+}
+
+// popLocked takes the next queued batch, or returns nil. s.mu is held.
+func (s *server) popLocked() *queued {
+	if len(s.queue) == 0 {
+		return nil
+	}
+	q := s.queue[0]
+	s.queue[0] = nil
+	s.queue = s.queue[1:]
+	s.queued.Add(-1)
+	return q
 }
 
 // decode reads a batch frame.
