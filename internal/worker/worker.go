@@ -71,7 +71,6 @@ type server struct {
 	mu      sync.Mutex
 	pending map[uint64]*queued // queued or running, by id, for Cancel
 	queue   []*queued          // decoded, waiting for the runner
-	queued  atomic.Int32       // len(queue), read without the lock
 	running bool               // a goroutine is the runner
 	exiting bool               // Exit came: leave when the queue is empty
 }
@@ -147,7 +146,6 @@ func (s *server) read() {
 			s.pending[q.id] = q
 			if s.running {
 				s.queue = append(s.queue, q)
-				s.queued.Add(1)
 				s.mu.Unlock()
 				continue
 			}
@@ -226,7 +224,6 @@ func (s *server) popLocked() *queued {
 	q := s.queue[0]
 	s.queue[0] = nil
 	s.queue = s.queue[1:]
-	s.queued.Add(-1)
 	return q
 }
 
