@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 
-	"github.com/multiproc/multiproc/internal/engine"
 	"github.com/multiproc/multiproc/internal/wire"
 )
 
 // Future is the result of a task given to Submit (Python's AsyncResult).
 type Future[Out any] struct {
-	job  *engine.Job
+	job  job
 	done chan struct{}
 	out  Out
 	err  error
@@ -39,7 +38,7 @@ func Submit[In, Out any](ctx context.Context, p *Pool, f *Func[In, Out], in In) 
 		return fut
 	}
 	w := &oneWork[In, Out]{f: f, in: in, fut: fut}
-	job, err := p.eng.NewJob(ctx, w)
+	job, err := p.backend.newJob(ctx, w)
 	if err != nil {
 		fut.err = err
 		close(fut.done)

@@ -9,8 +9,8 @@ import (
 // Pool is a set of worker processes that run tasks (Python's multiprocessing.Pool). Its
 // methods and the functions that take it are safe for concurrent use.
 type Pool struct {
-	size int
-	eng  *engine.Engine
+	size    int
+	backend backend
 
 	closeOnce sync.Once
 }
@@ -65,13 +65,13 @@ func NewPool(opts ...Option) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Pool{size: c.processes, eng: eng}, nil
+	return &Pool{size: c.processes, backend: localBackend{eng}}, nil
 }
 
 // Close stops the pool from taking tasks, waits for the submitted ones (streams included) to
 // finish, then stops the workers. Calling it again, or after Terminate, returns nil.
 func (p *Pool) Close() error {
-	p.eng.Close(false)
+	p.backend.close(false)
 	return nil
 }
 
@@ -79,7 +79,7 @@ func (p *Pool) Close() error {
 // asked to stop and their workers killed after the grace period. It returns when every
 // worker has ended.
 func (p *Pool) Terminate() error {
-	p.eng.Close(true)
+	p.backend.close(true)
 	return nil
 }
 
@@ -88,7 +88,7 @@ func (p *Pool) Size() int { return p.size }
 
 // Stats returns the pool's counters. It is cheap and safe for concurrent use.
 func (p *Pool) Stats() Stats {
-	s := p.eng.Stats()
+	s := p.backend.stats()
 	return Stats{Workers: s.Workers, Busy: s.Busy, Submitted: s.Submitted, Completed: s.Complete,
 		Failed: s.Failed, WorkersRestarted: s.Restarted, Queued: s.Queued,
 		Died: s.Died, TimedOut: s.TimedOut, MemoryKilled: s.MemoryKilled, Recycled: s.Recycled,

@@ -5,7 +5,6 @@ import (
 	"iter"
 	"sync"
 
-	"github.com/multiproc/multiproc/internal/engine"
 	"github.com/multiproc/multiproc/internal/wire"
 )
 
@@ -56,14 +55,14 @@ func runStream[In, Out any](ctx context.Context, p *Pool, f *Func[In, Out], inpu
 // ring of window slots and submits them in batches; the consumer yields results and frees
 // slots. The window bounds how far the producer reads ahead of the consumer.
 type stream[In, Out any] struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-	f      *Func[In, Out]
-	eng    *engine.Engine
-	job    *engine.Job
-	bar    *bar
-	chunk  int // fixed chunk size, or 0 for adaptive
-	window int
+	ctx     context.Context
+	cancel  context.CancelFunc
+	f       *Func[In, Out]
+	backend backend
+	job     job
+	bar     *bar
+	chunk   int // fixed chunk size, or 0 for adaptive
+	window  int
 
 	ins   []In  // ring of window slots: item i lives in slot i%window
 	outs  []Out // ring of window slots
@@ -93,12 +92,12 @@ func startStream[In, Out any](ctx context.Context, p *Pool, f *Func[In, Out], in
 	if mc.chunkSize > 0 {
 		window = max(window, 4*p.size*mc.chunkSize)
 	}
-	s := &stream[In, Out]{f: f, eng: p.eng, chunk: mc.chunkSize, window: window,
+	s := &stream[In, Out]{f: f, backend: p.backend, chunk: mc.chunkSize, window: window,
 		ins: make([]In, window), outs: make([]Out, window), errs: make([]error, window),
 		busy: make([]bool, window), ended: make(chan int, window), inputDone: make(chan struct{})}
 	s.slotted.L = &s.mu
 	s.ctx, s.cancel = context.WithCancel(ctx)
-	if s.job, err = p.eng.NewJob(s.ctx, s); err != nil {
+	if s.job, err = p.backend.newJob(s.ctx, s); err != nil {
 		s.cancel()
 		return nil, err
 	}
@@ -124,7 +123,7 @@ func (s *stream[In, Out]) produce(inputs iter.Seq[In]) {
 		s.bar.SetTotal(i)
 		close(s.inputDone)
 	}()
-	maxChunk := max(1, s.window/(4*max(1, s.eng.Live())))
+	maxChunk := max(1, s.window/(4*max(1, s.backend.live())))
 	for v := range inputs {
 		k := i % s.window
 		s.mu.Lock()
@@ -146,7 +145,7 @@ func (s *stream[In, Out]) produce(inputs iter.Seq[In]) {
 		s.ins[k] = v
 		i++
 		n := i - lo
-		if (s.chunk > 0 && n >= s.chunk) || (s.chunk == 0 && (n >= maxChunk || s.eng.Idle())) {
+		if (s.chunk > 0 && n >= s.chunk) || (s.chunk == 0 && (n >= maxChunk || s.backend.idle())) {
 			s.job.Submit(lo, i)
 			lo = i
 		}
