@@ -2,8 +2,8 @@ package multiproc_test
 
 import (
 	"bytes"
-	"io"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
