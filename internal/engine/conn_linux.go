@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/multiproc/multiproc/internal/spin"
 )
 
 // spinWindow bounds how long a reader polls its worker's socket before it sleeps in the
@@ -22,9 +24,10 @@ var spinners atomic.Int32
 // result is likely to come soon: right after a result (the caller may send the next task at
 // once, as sequential Apply calls do) and while the worker runs quick tasks.
 type socketReader struct {
-	f  *os.File
-	rc syscall.RawConn
-	w  *worker
+	f      *os.File
+	rc     syscall.RawConn
+	w      *worker
+	policy spin.Policy
 }
 
 func newSocketReader(f *os.File, w *worker) (*socketReader, error) {
@@ -47,11 +50,14 @@ func (r *socketReader) Read(p []byte) (int, error) {
 				continue
 			}
 			if rerr != syscall.EAGAIN {
+				if holding {
+					r.policy.Hit()
+				}
 				return true
 			}
 			if spinUntil.IsZero() {
 				spinUntil = time.Now() // polled once, whatever is decided now
-				if !r.w.resultSoon() || !spinners.CompareAndSwap(0, 1) {
+				if !r.w.resultSoon() || !r.policy.Allow() || !spinners.CompareAndSwap(0, 1) {
 					return false // sleep until readable
 				}
 				holding = true
@@ -61,6 +67,7 @@ func (r *socketReader) Read(p []byte) (int, error) {
 				if holding {
 					spinners.Store(0)
 					holding = false
+					r.policy.Miss()
 				}
 				return false
 			}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/multiproc/multiproc/internal/spin"
 )
 
 // spinWindow is how long an idle worker keeps polling its socket before it sleeps. A sleeping
@@ -17,8 +19,9 @@ const spinWindow = 100 * time.Microsecond
 // conn is the worker's end of its control socket, used with raw non-blocking syscalls on
 // whatever thread the reading goroutine is on, rather than through the runtime's poller.
 type conn struct {
-	fd int
-	s  *server
+	fd     int
+	s      *server
+	policy spin.Policy
 }
 
 // Read reads what is there. When nothing is, it first lets the server write the results it
@@ -31,6 +34,9 @@ func (c *conn) Read(p []byte) (int, error) {
 		n, err := unix.Read(c.fd, p)
 		switch {
 		case n > 0:
+			if !spinUntil.IsZero() {
+				c.policy.Hit()
+			}
 			return n, nil
 		case err == nil:
 			return 0, io.EOF
@@ -41,13 +47,17 @@ func (c *conn) Read(p []byte) (int, error) {
 		}
 		if !spun {
 			spun = true
-			if idle := c.s.idle(); idle {
+			if idle := c.s.idle(); idle && c.policy.Allow() {
 				spinUntil = time.Now().Add(spinWindow)
 			}
 		}
-		if !spinUntil.IsZero() && time.Now().Before(spinUntil) {
-			runtime.Gosched()
-			continue
+		if !spinUntil.IsZero() {
+			if time.Now().Before(spinUntil) {
+				runtime.Gosched()
+				continue
+			}
+			spinUntil = time.Time{}
+			c.policy.Miss()
 		}
 		fds := []unix.PollFd{{Fd: int32(c.fd), Events: unix.POLLIN}}
 		if _, err := unix.Poll(fds, -1); err != nil && err != unix.EINTR {
