@@ -103,7 +103,7 @@ func (w *oneWork[In, Out]) DecodeOutputs(dec *wire.Decoder, lo, hi int) error {
 	return nil
 }
 
-func (w *oneWork[In, Out]) Finish(i int, err error) {
+func (w *oneWork[In, Out]) Finish(_, _ int, err error) {
 	w.fut.err = err
 	if err != nil {
 		var zero Out

@@ -92,16 +92,16 @@ func (w *mapWork[In, Out]) DecodeOutputs(dec *wire.Decoder, lo, hi int) error {
 	return w.f.out.decode(dec, w.outs[lo:hi])
 }
 
-func (w *mapWork[In, Out]) Finish(i int, err error) {
+func (w *mapWork[In, Out]) Finish(lo, hi int, err error) {
 	if err != nil {
 		w.once.Do(func() {
-			w.err = &TaskError{Index: i, Err: err}
+			w.err = &TaskError{Index: lo, Err: err}
 			close(w.done)
 		})
 		return
 	}
-	w.bar.Add(1)
-	if w.left.Add(-1) == 0 {
+	w.bar.Add(hi - lo)
+	if w.left.Add(int64(lo-hi)) == 0 {
 		w.once.Do(func() { close(w.done) })
 	}
 }

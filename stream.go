@@ -238,12 +238,14 @@ func (s *stream[In, Out]) DecodeOutputs(dec *wire.Decoder, lo, hi int) error {
 	return nil
 }
 
-func (s *stream[In, Out]) Finish(i int, err error) {
-	if err != nil {
-		s.errs[i%s.window] = &TaskError{Index: i, Err: err}
+func (s *stream[In, Out]) Finish(lo, hi int, err error) {
+	s.bar.Add(hi - lo)
+	for i := lo; i < hi; i++ {
+		if err != nil {
+			s.errs[i%s.window] = &TaskError{Index: i, Err: err}
+		}
+		s.ended <- i
 	}
-	s.bar.Add(1)
-	s.ended <- i
 }
 
 // ringRange returns items lo..hi-1 of a ring, copying only when they wrap around.

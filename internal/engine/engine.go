@@ -27,8 +27,9 @@ type Work interface {
 	Func() string
 	EncodeInputs(enc *wire.Encoder, lo, hi int) error
 	DecodeOutputs(dec *wire.Decoder, lo, hi int) error
-	// Finish reports that item i is done: its output was decoded (err nil) or it failed.
-	Finish(i int, err error)
+	// Finish reports that items lo..hi-1 are done: their outputs were decoded (err nil), or
+	// they failed with err.
+	Finish(lo, hi int, err error)
 }
 
 // Death describes how a worker ended while it held work.

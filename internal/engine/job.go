@@ -130,20 +130,20 @@ func (j *Job) canceled() error {
 
 // finishRange finishes items b.next..to-1 with err (outputs when err is nil).
 func (e *Engine) finishRange(b *batch, to int, err error) {
-	for ; b.next < to; b.next++ {
-		e.finish(b.job, b.next, err)
+	if b.next >= to {
+		return
 	}
-}
-
-func (e *Engine) finish(j *Job, i int, err error) {
+	n := int64(to - b.next)
 	switch {
-	case j.internal:
+	case b.job.internal:
 	case err == nil:
-		e.completed.Add(1)
+		e.completed.Add(n)
 	default:
-		e.failed.Add(1)
+		e.failed.Add(n)
 	}
-	j.work.Finish(i, err)
+	lo := b.next
+	b.next = to
+	b.job.work.Finish(lo, to, err)
 }
 
 // batchQueue is the FIFO of batches waiting for a worker; requeued work goes to the front.

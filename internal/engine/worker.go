@@ -671,7 +671,7 @@ type initWork struct {
 	err      error
 }
 
-func (w *initWork) Finish(i int, err error) {
+func (w *initWork) Finish(lo, hi int, err error) {
 	w.finished, w.err = true, err
-	w.Work.Finish(i, err)
+	w.Work.Finish(lo, hi, err)
 }
