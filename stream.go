@@ -80,6 +80,11 @@ type stream[In, Out any] struct {
 	panicVal  any
 }
 
+// streamWindow is how many inputs a stream reads ahead of the consumer at most (or 64 per
+// worker, if that is more): enough for the workers' queues to stay full, bounded so that an
+// endless input works in bounded memory.
+const streamWindow = 1024
+
 func startStream[In, Out any](ctx context.Context, p *Pool, f *Func[In, Out], inputs iter.Seq[In], opts []MapOption) (*stream[In, Out], error) {
 	mc, err := newMapConfig(opts)
 	if err != nil {
@@ -88,7 +93,7 @@ func startStream[In, Out any](ctx context.Context, p *Pool, f *Func[In, Out], in
 	if err := checkCall(p, f); err != nil {
 		return nil, err
 	}
-	window := max(64, 64*p.size)
+	window := max(streamWindow, 64*p.size)
 	if mc.chunkSize > 0 {
 		window = max(window, 4*p.size*mc.chunkSize)
 	}
