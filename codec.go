@@ -60,11 +60,11 @@ func (c codec[T]) decode(dec *wire.Decoder, vs []T) error {
 	case codecBytes:
 		bs := any(vs).([][]byte)
 		for i := range bs {
-			b, err := dec.Bytes()
+			b, err := dec.TakeBytes()
 			if err != nil {
 				return err
 			}
-			bs[i] = append([]byte(nil), b...)
+			bs[i] = b
 		}
 		return nil
 	}

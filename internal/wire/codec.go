@@ -5,20 +5,39 @@ import (
 	"encoding/gob"
 	"fmt"
 	"io"
+	"slices"
 )
 
-// Encoder builds frames, several at a time, into one buffer: the caller writes them with one
-// syscall. Values travel on one persistent gob stream, so a type's description is sent once
-// per connection, not once per message.
+// Encoder builds frames, several at a time, for one write. Values travel on one persistent gob
+// stream, so a type's description is sent once per connection, not once per message.
+//
+// Small fields are copied into one buffer. A byte slice of at least RefMin bytes is not: the
+// Encoder keeps a reference to it and WriteTo writes it from where it is, because copying
+// megabytes costs more than the write itself, and the copy's fresh pages cost more still.
 type Encoder struct {
-	buf     []byte
-	start   int // where the open frame begins
-	gob     *gob.Encoder
-	restart bool // the next frame starts a new gob stream
+	buf      []byte
+	refs     []ref // large slices written by reference, in order
+	refBytes int   // their total length
+	segs     [][]byte
+	start    int // where the open frame begins in buf
+	openRef  int // index in refs of the open frame's first reference
+	gob      *gob.Encoder
+	restart  bool // the next frame starts a new gob stream
 	// streamed says the open frame holds gob bytes or starts a new gob stream: dropping it
 	// must start the stream anew.
 	streamed bool
 }
+
+// ref is a slice written by reference: it goes between buf[:at] and buf[at:].
+type ref struct {
+	at int
+	b  []byte
+}
+
+// RefMin is the length from which Encoder.Bytes keeps a reference to its argument instead of
+// copying it. It is also more than a worker keeps back before it writes (256 KiB), so a
+// referenced output goes out before the worker runs another batch.
+const RefMin = 256 << 10
 
 // NewEncoder returns an Encoder with an empty buffer.
 func NewEncoder() *Encoder {
@@ -42,6 +61,7 @@ func (e *Encoder) Begin(kind Kind, flags uint8, id uint64) {
 		e.restart = false
 	}
 	e.start = len(e.buf)
+	e.openRef = len(e.refs)
 	e.buf = AppendHeader(e.buf, kind, flags, id)
 }
 
@@ -57,10 +77,29 @@ func (e *Encoder) String(s string) {
 	e.buf = append(e.buf, s...)
 }
 
-// Bytes appends b, length first, to the open frame.
+// Bytes appends b, length first, to the open frame. A b of RefMin bytes or more is not
+// copied: it must not change until the frames are written (WriteTo) or dropped (Reset,
+// Abort).
 func (e *Encoder) Bytes(b []byte) {
 	e.Uint32(uint32(len(b)))
-	e.buf = append(e.buf, b...)
+	if len(b) < RefMin {
+		e.buf = append(e.buf, b...)
+		return
+	}
+	e.refs = append(e.refs, ref{at: len(e.buf), b: b})
+	e.refBytes += len(b)
+}
+
+// Raw appends b to the open frame as it is, without its length.
+func (e *Encoder) Raw(b []byte) { e.buf = append(e.buf, b...) }
+
+// Grow makes room for n more bytes in the open frame and returns them, to be filled in
+// before anything else is appended.
+func (e *Encoder) Grow(n int) []byte {
+	e.buf = slices.Grow(e.buf, n)
+	at := len(e.buf)
+	e.buf = e.buf[:at+n]
+	return e.buf[at:]
 }
 
 // Value appends v, gob-encoded, to the open frame. On error the frame is dropped (as if
@@ -84,6 +123,9 @@ func (e *Encoder) Value(v any) (err error) {
 // that gob counts as sent, or the FlagRestart the receiver needed.
 func (e *Encoder) Abort() {
 	e.buf = e.buf[:e.start]
+	e.refBytes -= e.openRefBytes()
+	clear(e.refs[e.openRef:])
+	e.refs = e.refs[:e.openRef]
 	if e.streamed {
 		e.gob = gob.NewEncoder((*appender)(e))
 		e.restart = true
@@ -91,42 +133,89 @@ func (e *Encoder) Abort() {
 	}
 }
 
+// openRefBytes is the length of the slices the open frame references.
+func (e *Encoder) openRefBytes() int {
+	n := 0
+	for _, r := range e.refs[e.openRef:] {
+		n += len(r.b)
+	}
+	return n
+}
+
 // End closes the open frame. A frame over MaxFrame is dropped with an error.
 func (e *Encoder) End() error {
-	if err := FinishFrame(e.buf, e.start); err != nil {
+	n := len(e.buf) - e.start - 4 + e.openRefBytes()
+	if n > MaxFrame {
 		e.Abort()
-		return err
+		return fmt.Errorf("multiproc: a message of %d bytes is over the limit of %d", n, MaxFrame)
 	}
+	binary.LittleEndian.PutUint32(e.buf[e.start:], uint32(n))
 	return nil
 }
 
-// Pending returns the frames built since the last Reset.
-func (e *Encoder) Pending() []byte { return e.buf }
-
 // Len is the number of bytes of the frames built since the last Reset.
-func (e *Encoder) Len() int { return len(e.buf) }
+func (e *Encoder) Len() int { return len(e.buf) + e.refBytes }
 
 // WriteTo writes the frames built so far to w and resets the Encoder, whether or not the
-// write succeeded.
+// write succeeded. Referenced slices are written from where they are, one Write each (a
+// writev would save a system call per RefMin bytes or more: nothing to measure).
 func (e *Encoder) WriteTo(w io.Writer) (int64, error) {
-	n, err := w.Write(e.buf)
-	e.Reset()
-	return int64(n), err
+	defer e.Reset()
+	if len(e.refs) == 0 {
+		n, err := w.Write(e.buf)
+		return int64(n), err
+	}
+	var total int64
+	for _, s := range e.segments() {
+		n, err := w.Write(s)
+		total += int64(n)
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
-// Reset empties the buffer, keeping a moderate one for reuse.
+// segments are the frames built so far as the pieces to write in order.
+func (e *Encoder) segments() [][]byte {
+	segs := e.segs[:0]
+	at := 0
+	for _, r := range e.refs {
+		if r.at > at {
+			segs = append(segs, e.buf[at:r.at])
+		}
+		segs = append(segs, r.b)
+		at = r.at
+	}
+	if at < len(e.buf) {
+		segs = append(segs, e.buf[at:])
+	}
+	e.segs = segs
+	return segs
+}
+
+// Reset drops the frames built so far, keeping a moderate buffer for reuse and no reference.
 func (e *Encoder) Reset() {
 	if cap(e.buf) > 4<<20 {
 		e.buf = nil
 	}
 	e.buf = e.buf[:0]
+	clear(e.refs)
+	e.refs = e.refs[:0]
+	clear(e.segs)
+	e.segs = e.segs[:0]
+	e.refBytes = 0
 	e.start = 0
+	e.openRef = 0
 }
 
 // Decoder reads the fields and values of one frame at a time.
 type Decoder struct {
-	r   payloadReader
-	gob *gob.Decoder
+	r       payloadReader
+	gob     *gob.Decoder
+	from    *Reader // the Reader the frame came from, if it may give its payload away
+	payload []byte  // the whole payload of the frame
+	taken   bool    // the payload's buffer is the Decoder's: TakeBytes may alias it
 }
 
 // NewDecoder returns a Decoder; give it frames with Next.
@@ -139,6 +228,7 @@ func NewDecoder() *Decoder {
 // Next makes f the frame to read from.
 func (d *Decoder) Next(f Frame) {
 	d.r.b = f.Payload
+	d.from, d.payload, d.taken = f.r, f.Payload, false
 	if f.Flags&FlagRestart != 0 {
 		d.gob = gob.NewDecoder(&d.r)
 	}
@@ -177,12 +267,40 @@ func (d *Decoder) Bytes() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if uint64(n) > uint64(len(d.r.b)) {
+	return d.Raw(int(n))
+}
+
+// Raw reads the next n bytes of the frame; they alias the frame.
+func (d *Decoder) Raw(n int) ([]byte, error) {
+	if n < 0 || n > len(d.r.b) {
 		return nil, d.short(fmt.Sprintf("%d bytes", n))
 	}
 	b := d.r.b[:n:n]
 	d.r.b = d.r.b[n:]
 	return b, nil
+}
+
+// takeMin is the least length of a slice that TakeBytes may return without copying it. A
+// slice aliases the frame only when it makes up a quarter of it or more: whoever keeps it
+// keeps the whole frame alive, at most four times its own size.
+const takeMin = 64 << 10
+
+// TakeBytes reads a length-prefixed byte slice that the caller may keep and change: a large
+// one that makes up much of a frame read by a Reader is the frame's own bytes (the Reader
+// allocates a new buffer for the next frame), anything else a copy. An empty slice is nil.
+func (d *Decoder) TakeBytes() ([]byte, error) {
+	b, err := d.Bytes()
+	if err != nil || len(b) == 0 {
+		return nil, err
+	}
+	if len(b) >= takeMin && 4*len(b) >= len(d.payload) && (d.taken || d.from != nil) {
+		if !d.taken {
+			d.from.give(d.payload)
+			d.taken = true
+		}
+		return b, nil
+	}
+	return append([]byte(nil), b...), nil
 }
 
 // String reads a length-prefixed string.

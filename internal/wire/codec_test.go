@@ -87,11 +87,11 @@ func TestGobStreamAcrossFrames(t *testing.T) {
 			t.Fatal(err)
 		}
 		if i == 1 {
-			frames = append(frames, readFrames(t, e.Pending())...)
+			frames = append(frames, readFrames(t, e.pending())...)
 			e.Reset()
 		}
 	}
-	frames = append(frames, readFrames(t, e.Pending())...)
+	frames = append(frames, readFrames(t, e.pending())...)
 
 	if a, b := len(frames[0].Payload), len(frames[1].Payload); b >= a {
 		t.Errorf("the second frame (%d bytes) is not smaller than the first (%d): types sent twice?", b, a)
@@ -155,7 +155,7 @@ func TestEncodeErrorRestartsStream(t *testing.T) {
 			if err := e.End(); err != nil {
 				t.Fatal(err)
 			}
-			before := bytes.Clone(e.Pending())
+			before := bytes.Clone(e.pending())
 
 			e.Begin(KindOutputs, FlagLast, 2)
 			e.Uint32(7)
@@ -169,8 +169,8 @@ func TestEncodeErrorRestartsStream(t *testing.T) {
 			if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
 				t.Errorf("Value(%T) = %v, want an error wrapping %v", tt.bad, err, tt.wantErr)
 			}
-			if !bytes.Equal(e.Pending(), before) {
-				t.Fatalf("the failed frame was not dropped: %d bytes pending, want %d", len(e.Pending()), len(before))
+			if !bytes.Equal(e.pending(), before) {
+				t.Fatalf("the failed frame was not dropped: %d bytes pending, want %d", len(e.pending()), len(before))
 			}
 
 			e.Begin(KindOutputs, FlagLast, 3)
@@ -192,7 +192,7 @@ func TestEncodeErrorRestartsStream(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			fs := readFrames(t, e.Pending())
+			fs := readFrames(t, e.pending())
 			if len(fs) != 3 {
 				t.Fatalf("%d frames, want 3", len(fs))
 			}
@@ -302,7 +302,7 @@ func TestAbortKeepsStreamInStep(t *testing.T) {
 			if err := e.End(); err != nil {
 				t.Fatal(err)
 			}
-			fs := readFrames(t, e.Pending())
+			fs := readFrames(t, e.pending())
 			e.Reset()
 			if len(fs) != 2 {
 				t.Fatalf("%d frames, want 2", len(fs))

@@ -11,7 +11,8 @@
 //	payload
 //
 // The reader refuses a length over MaxFrame or under the header size, an unknown kind, and
-// reads a large payload in steps, so a peer that writes garbage costs at most what it sends.
+// grows its buffer for a large payload as the bytes arrive, so a peer that writes garbage
+// costs a few times what it sends, not what it claims.
 package wire
 
 import (
@@ -66,19 +67,23 @@ const (
 // ErrProtocol is wrapped by every error about a malformed frame.
 var ErrProtocol = errors.New("multiproc: protocol error")
 
-// Frame is one frame read from a connection. Payload is valid until the next read.
+// Frame is one frame read from a connection. Payload is valid until the next read, unless a
+// Decoder takes it (Decoder.TakeBytes).
 type Frame struct {
 	Kind    Kind
 	Flags   uint8
 	ID      uint64
 	Payload []byte
+
+	r *Reader // the Reader whose buffer Payload is in, which a Decoder may take from it
 }
 
 // Reader reads frames.
 type Reader struct {
-	r   *bufio.Reader
-	buf []byte
-	max int
+	r       *bufio.Reader
+	buf     []byte // the last payload's buffer, reused unless a Decoder took it
+	scratch []byte // the first step of a payload that outgrows buf
+	max     int
 }
 
 // NewReader returns a Reader of frames from r whose length is at most max (MaxFrame if 0).
@@ -98,7 +103,7 @@ func (r *Reader) Read() (Frame, error) {
 		return Frame{}, err // io.EOF only if no byte of the header came
 	}
 	n := binary.LittleEndian.Uint32(head[:4])
-	f := Frame{Kind: Kind(head[4]), Flags: head[5], ID: binary.LittleEndian.Uint64(head[6:])}
+	f := Frame{Kind: Kind(head[4]), Flags: head[5], ID: binary.LittleEndian.Uint64(head[6:]), r: r}
 	if n < headerSize || int64(n) > int64(r.max) {
 		return Frame{}, fmt.Errorf("%w: frame length %d outside [%d, %d]", ErrProtocol, n, headerSize, r.max)
 	}
@@ -113,11 +118,21 @@ func (r *Reader) Read() (Frame, error) {
 	return f, nil
 }
 
-// readPayload reads n bytes, growing its buffer only as bytes arrive: a lying length costs
-// what the peer really sends, not what it claims.
+// Sizes of payload buffers.
+const (
+	// readStep is what a payload may take before its bytes arrive. A payload over it is read
+	// into scratch first, then into a buffer at most growFactor times what has arrived plus
+	// readStep: a lying length costs a few times what the peer really sends, not what it
+	// claims, and a payload of up to 9 MiB needs one allocation, not a series of copies.
+	readStep   = 1 << 20
+	growFactor = 8
+	// keepMax bounds the buffer kept for the next frame.
+	keepMax = 64 << 20
+)
+
+// readPayload reads n bytes into the reused buffer, growing it only as bytes arrive.
 func (r *Reader) readPayload(n int) ([]byte, error) {
-	const step = 1 << 20
-	if n <= step || n <= cap(r.buf) {
+	if n <= cap(r.buf) || n <= readStep {
 		if cap(r.buf) < n {
 			r.buf = make([]byte, n)
 		}
@@ -127,18 +142,34 @@ func (r *Reader) readPayload(n int) ([]byte, error) {
 		}
 		return b, nil
 	}
-	b := r.buf[:0]
+	if r.scratch == nil {
+		r.scratch = make([]byte, readStep)
+	}
+	b := r.scratch
+	if _, err := io.ReadFull(r.r, b); err != nil {
+		return nil, unexpected(err)
+	}
 	for len(b) < n {
-		chunk := min(n-len(b), max(step, len(b)))
-		b = append(b, make([]byte, chunk)...)
-		if _, err := io.ReadFull(r.r, b[len(b)-chunk:]); err != nil {
+		have := len(b)
+		next := make([]byte, min(n, growFactor*have+readStep))
+		prefault(next)
+		copy(next, b)
+		b = next
+		if _, err := io.ReadFull(r.r, b[have:]); err != nil {
 			return nil, unexpected(err)
 		}
 	}
-	if n <= 64<<20 {
-		r.buf = b // keep buffers of moderate size for the next frame
+	if n <= keepMax {
+		r.buf = b
 	}
 	return b, nil
+}
+
+// give hands the buffer that payload is in over to the caller: the Reader will not reuse it.
+func (r *Reader) give(payload []byte) {
+	if cap(payload) > 0 && cap(r.buf) > 0 && &payload[:1][0] == &r.buf[:1][0] {
+		r.buf = nil
+	}
 }
 
 // unexpected is err from reading a payload: the end of input there cuts a frame short.

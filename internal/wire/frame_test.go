@@ -242,14 +242,14 @@ func TestKindString(t *testing.T) {
 func TestEncoderPendingAbortReset(t *testing.T) {
 	t.Parallel()
 	e := NewEncoder()
-	if n := len(e.Pending()); n != 0 {
+	if n := len(e.pending()); n != 0 {
 		t.Fatalf("a new Encoder has %d bytes pending", n)
 	}
 	e.Begin(KindCancel, 0, 1)
 	if err := e.End(); err != nil {
 		t.Fatal(err)
 	}
-	first := bytes.Clone(e.Pending())
+	first := bytes.Clone(e.pending())
 	if want := goodFrame(KindCancel, 0, 1, nil); !bytes.Equal(first, want) {
 		t.Fatalf("Pending = %x, want %x", first, want)
 	}
@@ -258,32 +258,32 @@ func TestEncoderPendingAbortReset(t *testing.T) {
 	e.Uint32(1)
 	e.String("dropped")
 	e.Abort()
-	if !bytes.Equal(e.Pending(), first) {
-		t.Fatalf("after Abort Pending = %x, want the frames before it, %x", e.Pending(), first)
+	if !bytes.Equal(e.pending(), first) {
+		t.Fatalf("after Abort Pending = %x, want the frames before it, %x", e.pending(), first)
 	}
 
 	e.Begin(KindExit, 0, 3)
 	if err := e.End(); err != nil {
 		t.Fatal(err)
 	}
-	if want := cat(first, goodFrame(KindExit, 0, 3, nil)); !bytes.Equal(e.Pending(), want) {
-		t.Fatalf("Pending = %x, want %x", e.Pending(), want)
+	if want := cat(first, goodFrame(KindExit, 0, 3, nil)); !bytes.Equal(e.pending(), want) {
+		t.Fatalf("Pending = %x, want %x", e.pending(), want)
 	}
 
-	capBefore := cap(e.Pending())
+	capBefore := cap(e.buf)
 	e.Reset()
-	if n := len(e.Pending()); n != 0 {
+	if n := len(e.pending()); n != 0 {
 		t.Fatalf("after Reset %d bytes are pending", n)
 	}
-	if c := cap(e.Pending()); c != capBefore {
+	if c := cap(e.buf); c != capBefore {
 		t.Errorf("Reset of a small buffer: capacity %d, want it kept (%d)", c, capBefore)
 	}
 	e.Begin(KindCancel, 0, 4)
 	if err := e.End(); err != nil {
 		t.Fatal(err)
 	}
-	if want := goodFrame(KindCancel, 0, 4, nil); !bytes.Equal(e.Pending(), want) {
-		t.Fatalf("after Reset Pending = %x, want %x", e.Pending(), want)
+	if want := goodFrame(KindCancel, 0, 4, nil); !bytes.Equal(e.pending(), want) {
+		t.Fatalf("after Reset Pending = %x, want %x", e.pending(), want)
 	}
 
 	e.Begin(KindOutputs, 0, 5)
@@ -292,7 +292,7 @@ func TestEncoderPendingAbortReset(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Reset()
-	if c := cap(e.Pending()); c > 4<<20 {
+	if c := cap(e.buf); c > 4<<20 {
 		t.Errorf("Reset after a 5 MiB frame kept a buffer of %d bytes", c)
 	}
 }
@@ -365,9 +365,9 @@ func TestReaderTruncatedAnywhere(t *testing.T) {
 		if err := c.encode(e); err != nil {
 			t.Fatal(err)
 		}
-		ends = append(ends, len(e.Pending()))
+		ends = append(ends, len(e.pending()))
 	}
-	stream = e.Pending()
+	stream = e.pending()
 	for cut := 0; cut <= len(stream); cut++ {
 		fs, err := readAll(NewReader(bytes.NewReader(stream[:cut]), 0))
 		whole, atBoundary := 0, cut == 0
@@ -409,7 +409,7 @@ func TestReaderLargePayloads(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r := NewReader(bytes.NewReader(e.Pending()), 0)
+	r := NewReader(bytes.NewReader(e.pending()), 0)
 	for i, want := range payloads {
 		f, err := r.Read()
 		if err != nil {

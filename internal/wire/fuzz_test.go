@@ -58,10 +58,16 @@ func FuzzReader(f *testing.F) {
 		r := NewReader(bytes.NewReader(data), fuzzMax)
 		fields, values := NewDecoder(), NewDecoder()
 		var again []byte // the frames read, encoded again
+		var taken, copies [][]byte
 		for {
 			fr, err := r.Read()
 			if err != nil {
 				checkReadEnd(t, data[len(again):], err)
+				for i, b := range taken {
+					if !bytes.Equal(b, copies[i]) {
+						t.Fatalf("a slice TakeBytes returned changed when later frames were read")
+					}
+				}
 				return
 			}
 			if fr.Kind == 0 || fr.Kind >= kindEnd || headerSize+len(fr.Payload) > fuzzMax {
@@ -75,7 +81,9 @@ func FuzzReader(f *testing.F) {
 			if !bytes.HasPrefix(data, again) {
 				t.Fatalf("frame %v/%#x/%d encodes again as bytes that differ from the input", fr.Kind, fr.Flags, fr.ID)
 			}
-			fuzzFields(t, fields, fr)
+			for _, b := range fuzzFields(t, fields, fr) {
+				taken, copies = append(taken, b), append(copies, bytes.Clone(b))
+			}
 			fuzzValues(t, values, fr)
 		}
 	})
@@ -112,14 +120,15 @@ func checkReadEnd(t *testing.T, rest []byte, err error) {
 	}
 }
 
-// fuzzFields reads fr's payload as plain fields, then as a hello and as a batch header.
-func fuzzFields(t *testing.T, d *Decoder, fr Frame) {
+// fuzzFields reads fr's payload as plain fields, then as a hello and as a batch header. It
+// returns the slices TakeBytes gave it.
+func fuzzFields(t *testing.T, d *Decoder, fr Frame) (taken [][]byte) {
 	t.Helper()
 	d.Next(fr)
-	for i := fr.ID % 4; d.Len() > 0; i++ {
+	for i := fr.ID % 6; d.Len() > 0; i++ {
 		before := d.Len()
 		var err error
-		switch i % 4 {
+		switch i % 6 {
 		case 0:
 			_, err = d.Uint32()
 		case 1:
@@ -131,6 +140,22 @@ func fuzzFields(t *testing.T, d *Decoder, fr Frame) {
 			b, err = d.Bytes()
 			if err == nil && cap(b) != len(b) {
 				t.Fatalf("Bytes returned len %d cap %d", len(b), cap(b))
+			}
+		case 4:
+			var b []byte
+			b, err = d.TakeBytes()
+			if err == nil && len(b) == 0 && b != nil {
+				t.Fatalf("TakeBytes returned an empty slice that is not nil")
+			}
+			if err == nil && len(b) > 0 {
+				taken = append(taken, b)
+			}
+		case 5:
+			var b []byte
+			n := int(fr.ID>>8%64) + 1
+			b, err = d.Raw(n)
+			if err == nil && (len(b) != n || cap(b) != n) {
+				t.Fatalf("Raw(%d) returned len %d cap %d", n, len(b), cap(b))
 			}
 		}
 		if err != nil {
@@ -152,6 +177,7 @@ func fuzzFields(t *testing.T, d *Decoder, fr Frame) {
 	if _, err := DecodeBatchHeader(d); err != nil {
 		mustWrapProtocol(t, "DecodeBatchHeader", err)
 	}
+	return taken
 }
 
 // fuzzValues reads fr as the parent or a worker does, on the connection's gob stream d: the
@@ -213,7 +239,7 @@ func FuzzDecodeValue(f *testing.F) {
 	if err := e.End(); err != nil {
 		f.Fatal(err)
 	}
-	recovery := Frame{Kind: KindOutputs, Flags: FlagRestart, ID: 99, Payload: e.Pending()[4+headerSize:]}
+	recovery := Frame{Kind: KindOutputs, Flags: FlagRestart, ID: 99, Payload: e.pending()[4+headerSize:]}
 
 	f.Add([]byte{}, []byte{}, []byte{}, byte(0), byte(0))
 	f.Fuzz(func(t *testing.T, a, b, c []byte, restart, target byte) {

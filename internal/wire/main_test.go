@@ -58,7 +58,7 @@ func frameBytes(t testing.TB, build func(e *Encoder) error) []byte {
 	if err := build(e); err != nil {
 		t.Fatalf("building frames: %v", err)
 	}
-	return bytes.Clone(e.Pending())
+	return bytes.Clone(e.pending())
 }
 
 // readAll reads frames until an error, copying each payload, and returns them with the error
@@ -107,3 +107,12 @@ func le32(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
 func le64(v uint64) []byte { return binary.LittleEndian.AppendUint64(nil, v) }
 
 func cat(bs ...[]byte) []byte { return bytes.Join(bs, nil) }
+
+// pending returns the frames e has built, in one slice, without writing them.
+func (e *Encoder) pending() []byte {
+	var b bytes.Buffer
+	for _, s := range e.segments() {
+		b.Write(s)
+	}
+	return b.Bytes()
+}

@@ -21,7 +21,7 @@ func TestHelloRoundTrip(t *testing.T) {
 		if err := EncodeHello(e, want); err != nil {
 			t.Fatal(err)
 		}
-		f := readOne(t, e.Pending())
+		f := readOne(t, e.pending())
 		if f.Kind != KindHello || f.Flags != 0 || f.ID != 0 {
 			t.Errorf("hello frame header %v/%#x/%d, want hello/0/0", f.Kind, f.Flags, f.ID)
 		}
@@ -38,7 +38,7 @@ func TestDecodeHelloErrors(t *testing.T) {
 	if err := EncodeHello(e, Hello{Version: Version, Pid: 7, Identity: "id"}); err != nil {
 		t.Fatal(err)
 	}
-	f := readOne(t, e.Pending())
+	f := readOne(t, e.pending())
 	for _, kind := range []Kind{KindBatch, KindCancel, KindExit, KindOutputs, KindFailure, 0, 200} {
 		wrong := f
 		wrong.Kind = kind
@@ -77,7 +77,7 @@ func TestBatchHeaderRoundTrip(t *testing.T) {
 		if err := e.End(); err != nil {
 			t.Fatal(err)
 		}
-		f := readOne(t, e.Pending())
+		f := readOne(t, e.pending())
 		if f.Kind != KindBatch || f.Flags != 0 || f.ID != tt.id {
 			t.Errorf("batch frame header %v/%#x/%d, want batch/0/%d", f.Kind, f.Flags, f.ID, tt.id)
 		}
@@ -101,7 +101,7 @@ func TestDecodeBatchHeaderShort(t *testing.T) {
 	if err := e.End(); err != nil {
 		t.Fatal(err)
 	}
-	f := readOne(t, e.Pending())
+	f := readOne(t, e.pending())
 	for n := range len(f.Payload) {
 		d := NewDecoder()
 		d.Next(Frame{Kind: KindBatch, ID: 3, Payload: f.Payload[:n]})
@@ -132,7 +132,7 @@ func TestErrorValue(t *testing.T) {
 		}
 	}
 	d := NewDecoder()
-	for i, f := range readFrames(t, e.Pending()) {
+	for i, f := range readFrames(t, e.pending()) {
 		d.Next(f)
 		item, err := d.Uint32()
 		if err != nil || item != uint32(i) {
