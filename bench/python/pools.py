@@ -8,6 +8,9 @@ on stdout; progress goes to stderr. cmd/mpbench runs this and merges the
 numbers into its table, so the metric names and units here must match the ones
 in cmd/mpbench/metrics.go.
 
+The recycle rows (recycle.py) differ: both pools run chunksize=1 there, and the
+executor runs on spawn, which its max_tasks_per_child requires.
+
 Usage: python3 pools.py [--reps N] [--quick] [--only REGEX]
 """
 
@@ -21,6 +24,8 @@ import re
 import statistics
 import sys
 import time
+
+import recycle
 
 WORKERS = 2
 MIB = 1 << 20
@@ -56,6 +61,10 @@ class Sizes:
         # A slow pool still gets through a rep in about this long: the task count
         # shrinks so that the whole run stays within its time budget.
         self.rep_budget_s = 0.2 if quick else 1.0
+        # The recycle rows: 1 ms busy tasks per rep, or as few as the floor when
+        # recycling makes a rep take over its budget (as in cmd/mpbench).
+        self.recycle_tasks, self.recycle_floor = (200, 100) if quick else (1_000, 200)
+        self.recycle_budget_s = 0.3 if quick else 1.5
 
 
 T0 = time.perf_counter()
@@ -147,9 +156,38 @@ def vm_rss_mib(p):
     raise RuntimeError(f"no VmRSS for pid {p}")
 
 
-def measure_start_and_rss(cls, reps, want):
-    """Pool start until both workers answered (ms), and their idle RSS (MiB)."""
-    start, rss = [], []
+def memory_mib(p):
+    """VmRSS, USS (Private_Clean + Private_Dirty) and PSS of a process, in MiB,
+    read as cmd/mpbench/memory.go reads them."""
+    rss = vm_rss_mib(p)
+    kb = {}
+    with open(f"/proc/{p}/smaps_rollup") as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) == 3 and fields[2] == "kB":
+                kb[fields[0]] = int(fields[1])
+    missing = {"Pss:", "Private_Clean:", "Private_Dirty:"} - kb.keys()
+    if missing:
+        raise RuntimeError(f"/proc/{p}/smaps_rollup lacks {sorted(missing)}")
+    return rss, (kb["Private_Clean:"] + kb["Private_Dirty:"]) / 1024, kb["Pss:"] / 1024
+
+
+MEMORY_IDS = ("rss", "uss", "uss_pss")
+# The notes cmd/mpbench gives its own figures, so that the table shows them once.
+MEMORY_NOTE = "mean of the 2 workers, 0.1 s after their first task"
+MEMORY_NOTES = (
+    MEMORY_NOTE,
+    MEMORY_NOTE + "; USS = Private_Clean + Private_Dirty of /proc/PID/smaps_rollup",
+    MEMORY_NOTE + "; PSS splits each shared page among the processes that map it, so it depends on what else runs",
+)
+
+
+def measure_start_and_memory(cls, reps, want):
+    """Pool start until both workers answered (ms), and their idle RSS, USS and
+    PSS (MiB), read at the same moment."""
+    start = []
+    mem = {i: [] for i in MEMORY_IDS}
+    want_mem = any(want(i) for i in MEMORY_IDS)
     warm = cls()  # warm-up: the first pool also pays for imports and cold caches
     wait_all_workers(warm)
     warm.close()
@@ -158,15 +196,18 @@ def measure_start_and_rss(cls, reps, want):
         impl = cls()
         pids = wait_all_workers(impl)
         start.append((time.perf_counter() - t0) * 1e3)
-        if want("rss"):
+        if want_mem:
             time.sleep(0.1)  # let the workers settle into their idle state
-            rss.append(statistics.mean(vm_rss_mib(p) for p in pids))
+            per_worker = [memory_mib(p) for p in pids]
+            for k, i in enumerate(MEMORY_IDS):
+                mem[i].append(statistics.mean(m[k] for m in per_worker))
         impl.close()
     out = {}
     if want("start"):
         out["start"] = {"samples": start}
-    if want("rss"):
-        out["rss"] = {"samples": rss, "note": "mean of the 2 workers, 0.1 s after their first task"}
+    for i, note in zip(MEMORY_IDS, MEMORY_NOTES):
+        if want(i):
+            out[i] = {"samples": mem[i], "note": note}
     return out
 
 
@@ -274,9 +315,9 @@ def main():
     notes = {}
 
     for cls in IMPLS:
-        if want("start") or want("rss"):
-            log(cls.name, "start, rss")
-            results[cls.name].update(measure_start_and_rss(cls, args.reps, want))
+        if want("start") or any(want(i) for i in MEMORY_IDS):
+            log(cls.name, "start,", ", ".join(MEMORY_IDS))
+            results[cls.name].update(measure_start_and_memory(cls, args.reps, want))
 
     hot = [m for m in ("apply", "map_chunk1", "map_auto", "imap_unordered_chunk1") if want(m)]
     for cls in IMPLS:
@@ -341,6 +382,16 @@ def main():
                 "note": f"serial {statistics.median(serial_ms):.0f} ms per rep"}
             impl.close()
 
+    abandoned = False
+    if any(want(i) for i in recycle.IDS):
+        iters = calibrate_burn(1)
+        notes["recycle_burn_iterations"] = iters
+        for cls in (recycle.PoolRecycle, recycle.ExecutorRecycle):
+            log(cls.name, ", ".join(recycle.IDS))
+            out, gave_up = recycle.measure(cls, burn, iters, args.reps, sizes, WORKERS, log)
+            abandoned = abandoned or gave_up
+            results[cls.name].update({i: m for i, m in out.items() if want(i)})
+
     json.dump({
         "python": platform.python_version(),
         "start_method": "fork",
@@ -351,6 +402,12 @@ def main():
         "notes": notes,
     }, sys.stdout, indent=1)
     print()
+    if abandoned:
+        # A stalled executor's manager thread waits forever for tasks no worker
+        # will run, and the interpreter would join it at exit.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 if __name__ == "__main__":

@@ -136,38 +136,33 @@ func perCall(reps, n int, round func(int) error) (*Summary, error) {
 }
 
 // measureSpawn re-executes 2 children until each has said "ready" over its stdout
-// pipe (ms), and reads their idle RSS (MiB) 0.1 s later, like the worker RSS.
-func measureSpawn(reps int) (start, rss *Summary, err error) {
-	var startMs, rssMiB []float64
+// pipe (ms), and reads their idle memory (MiB) 0.1 s later, like the workers'.
+func measureSpawn(reps int) (start *Summary, mem memSummaries, err error) {
+	var startMs []float64
+	var mems []memSample
 	for i := range reps + 1 { // the first is a warm-up: page cache, binary mapping
 		t0 := time.Now()
 		kids, err := spawnReady(2)
 		elapsed := time.Since(t0)
 		if err != nil {
-			return nil, nil, err
+			return nil, mem, err
 		}
 		time.Sleep(100 * time.Millisecond)
-		var sum float64
-		var rssErr error
+		var pids []int
 		for _, k := range kids {
-			r, err := vmRSSMiB(k.cmd.Process.Pid)
-			if err != nil {
-				rssErr = fmt.Errorf("child RSS: %w", err)
-			}
-			sum += r
+			pids = append(pids, k.cmd.Process.Pid)
 		}
+		m, err := meanMemory(pids)
 		stopReady(kids)
-		if rssErr != nil {
-			return nil, nil, rssErr
+		if err != nil {
+			return nil, mem, fmt.Errorf("child memory: %w", err)
 		}
 		if i > 0 {
 			startMs = append(startMs, elapsed.Seconds()*1e3)
-			rssMiB = append(rssMiB, sum/float64(len(kids)))
+			mems = append(mems, m)
 		}
 	}
-	rss = summarize(rssMiB)
-	rss.Note = "mean of the 2 children, 0.1 s after ready"
-	return summarize(startMs), rss, nil
+	return summarize(startMs), summarizeMemory(mems, "mean of the 2 children, 0.1 s after ready"), nil
 }
 
 // readyChild idles after saying "ready" until its stdin closes.
@@ -329,21 +324,4 @@ func measureGoroutinePool(reps, tasks, calls int) (stream, roundTrip *Summary) {
 	stream, roundTrip = summarize(rates), summarize(trips)
 	stream.Tasks, roundTrip.Tasks = tasks, calls
 	return stream, roundTrip
-}
-
-// vmRSSMiB reads a process's resident set size from /proc/PID/status.
-func vmRSSMiB(pid int) (float64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var kb float64
-		if _, err := fmt.Sscanf(sc.Text(), "VmRSS: %f kB", &kb); err == nil {
-			return kb / 1024, nil
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
 }

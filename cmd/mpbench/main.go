@@ -17,6 +17,8 @@ import (
 	"os"
 	"regexp"
 	"runtime"
+	"slices"
+	"strings"
 
 	"github.com/multiproc/multiproc"
 )
@@ -107,17 +109,18 @@ func measureLimits(sel selection, sz sizes, res *results) {
 	}
 	run("limit.pingpong_raw", func() (*Summary, error) { return measurePingPongRaw(sz.reps, sz.pingPongs) })
 	run("limit.pingpong_conn", func() (*Summary, error) { return measurePingPongConn(sz.reps, sz.pingPongs) })
-	if sel.limit("limit.spawn") || sel.limit("limit.child_rss") {
-		progress("limit.spawn, limit.child_rss")
-		start, rss, err := measureSpawn(sz.reps)
+	// One spawn measurement gives the start time and the children's memory.
+	spawnIDs := []string{"limit.spawn", "limit.child_rss", "limit.child_uss", "limit.child_pss"}
+	if slices.ContainsFunc(spawnIDs, sel.limit) {
+		progress("%s", strings.Join(spawnIDs, ", "))
+		start, mem, err := measureSpawn(sz.reps)
 		if err != nil {
-			start, rss = failed(err), failed(err)
+			start, mem = failed(err), failedMemory(err)
 		}
-		if sel.limit("limit.spawn") {
-			res.limits["limit.spawn"] = start
-		}
-		if sel.limit("limit.child_rss") {
-			res.limits["limit.child_rss"] = rss
+		for i, s := range []*Summary{start, mem.rss, mem.uss, mem.pss} {
+			if sel.limit(spawnIDs[i]) {
+				res.limits[spawnIDs[i]] = s
+			}
 		}
 	}
 	run("limit.memcpy", func() (*Summary, error) { return measureMemcpy(sz.reps, sz.memcpys), nil })

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -122,9 +124,14 @@ func TestLimits(t *testing.T) {
 	positive(t, "ping-pong conn", s, err)
 	s, err = measureStream(1, 4*mib)
 	positive(t, "stream", s, err)
-	start, rss, err := measureSpawn(1)
+	start, mem, err := measureSpawn(1)
 	positive(t, "spawn", start, err)
-	positive(t, "child rss", rss, nil)
+	positive(t, "child rss", mem.rss, nil)
+	positive(t, "child uss", mem.uss, nil)
+	positive(t, "child pss", mem.pss, nil)
+	if !(mem.uss.Median < mem.pss.Median && mem.pss.Median < mem.rss.Median) {
+		t.Errorf("child memory: want USS < PSS < RSS, got %v, %v, %v", mem.uss.Median, mem.pss.Median, mem.rss.Median)
+	}
 	positive(t, "memcpy", measureMemcpy(1, 2), nil)
 	stream, trip := measureGoroutinePool(1, 1000, 100)
 	positive(t, "goroutine stream", stream, nil)
@@ -136,6 +143,7 @@ func tinySizes() sizes {
 	sz := newSizes(true, 1)
 	sz.tasks, sz.applyCalls, sz.blobs, sz.blobSize = 200, 20, 2, 64<<10
 	sz.cpuTasks, sz.cpuTask = 2, 2*time.Millisecond
+	sz.recycleTasks, sz.recycleFloor = 60, 60 // 2 recycles per worker and rep
 	return sz
 }
 
@@ -152,7 +160,8 @@ func TestPoolsPy(t *testing.T) {
 		t.Skip("python3 not installed")
 	}
 	res := newResults()
-	sel := selection{only: regexp.MustCompile("^(apply|rss)$")}
+	ids := []string{"apply", "rss", "uss", "uss_pss"}
+	sel := selection{only: regexp.MustCompile("^(" + strings.Join(ids, "|") + ")$")}
 	version, err := measurePython("python3", "", sel, tinySizes(), true, res)
 	if err != nil {
 		t.Fatal(err)
@@ -160,12 +169,125 @@ func TestPoolsPy(t *testing.T) {
 	if version == "" {
 		t.Error("pools.py reported no Python version")
 	}
-	for _, id := range []string{"apply", "rss"} {
+	for _, id := range ids {
 		for _, impl := range []string{implPool, implPPE} {
 			positive(t, id+" "+impl, res.rows[id][impl], nil)
 		}
 	}
-	if res.rows["start"] != nil {
-		t.Error("pools.py measured start although -only left it out")
+	if res.rows["start"] != nil || res.rows["recycle_never"] != nil {
+		t.Error("pools.py measured a metric -only left out")
+	}
+	// The table prints a note once when every column has the same one.
+	want := summarizeMemory(nil, "mean of the 2 workers, 0.1 s after their first task")
+	for id, note := range map[string]string{"rss": want.rss.Note, "uss": want.uss.Note, "uss_pss": want.pss.Note} {
+		for _, impl := range []string{implPool, implPPE} {
+			if got := res.rows[id][impl].Note; got != note {
+				t.Errorf("%s %s note %q, mpbench's is %q", id, impl, got, note)
+			}
+		}
+	}
+}
+
+// TestPoolsPyRecycle runs the recycle rows of pools.py. The executor's
+// max_tasks_per_child deadlocks on some CPython versions, and pools.py must then
+// skip it with a note, within its stall timeout, instead of hanging.
+func TestPoolsPyRecycle(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 not installed")
+	}
+	res := newResults()
+	if _, err := measurePython("python3", "", selection{only: regexp.MustCompile("^recycle")}, tinySizes(), true, res); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range recycleIDs {
+		positive(t, id+" pool", res.rows[id][implPool], nil)
+		if s := res.rows[id][implPPE]; s == nil || (len(s.Samples) == 0 && !strings.HasPrefix(s.Note, "skipped")) {
+			t.Errorf("%s ppe: neither a figure nor a skip note: %+v", id, s)
+		} else if len(s.Samples) > 0 {
+			positive(t, id+" ppe", s, nil)
+		}
+	}
+	if !strings.Contains(res.rows["recycle_every25"][implPool].Note, "maxtasksperchild=25") {
+		t.Errorf("recycle_every25 pool note does not say how it recycles: %q", res.rows["recycle_every25"][implPool].Note)
+	}
+	if res.rows["rss"] != nil {
+		t.Error("pools.py measured rss although -only left it out")
+	}
+}
+
+func TestParseSmapsRollup(t *testing.T) {
+	const rollup = `55d44d978000-7ffd41156000 ---p 00000000 00:00 0                          [rollup]
+Rss:                7372 kB
+Pss:                2970 kB
+Pss_Dirty:          1100 kB
+Shared_Clean:       6000 kB
+Shared_Dirty:          0 kB
+Private_Clean:       236 kB
+Private_Dirty:      1100 kB
+Swap:                  0 kB
+`
+	uss, pss, err := parseSmapsRollup(strings.NewReader(rollup))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uss != 1336.0/1024 || pss != 2970.0/1024 {
+		t.Errorf("uss %v MiB, pss %v MiB; want %v and %v", uss, pss, 1336.0/1024, 2970.0/1024)
+	}
+	noPrivate := strings.ReplaceAll(rollup, "Private_Dirty", "Private_Wherever")
+	if _, _, err := parseSmapsRollup(strings.NewReader(noPrivate)); err == nil {
+		t.Error("a rollup without Private_Dirty parsed")
+	}
+	m, err := readMemory(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// RSS comes from another file, read a moment earlier, so it is only checked
+	// to be there.
+	if !(m.uss > 0 && m.uss <= m.pss && m.rss > 0) {
+		t.Errorf("this process: want 0 < USS <= PSS and RSS > 0, got %+v", m)
+	}
+}
+
+// A Python column that pools.py skipped has no samples and says why: the table
+// shows a dash and the note, and the other ratios still print.
+func TestTableSkipped(t *testing.T) {
+	res := newResults()
+	res.set("recycle_kept", implMultiproc, summarize([]float64{0.8, 0.9, 0.85}))
+	res.set("recycle_kept", implPool, summarize([]float64{0.3, 0.4, 0.34}))
+	res.set("recycle_kept", implPPE, &Summary{Note: "skipped: it hung"})
+	var out bytes.Buffer
+	sel := selection{only: regexp.MustCompile("^recycle_kept$")}
+	printTable(&out, header{goVersion: "go", python: "3.11", reps: 3, cpus: 2}, sel, res)
+	for _, want := range []string{"recycling kept: every 25 ÷ never", "0.850 (0.800–0.900)", "2.50x",
+		"recycle_kept ppe: skipped: it hung"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestJSON(t *testing.T) {
+	res := newResults()
+	res.set("uss", implMultiproc, summarize([]float64{1.2}))
+	res.limits["limit.child_uss"] = summarize([]float64{1.1})
+	path := filepath.Join(t.TempDir(), "run.json")
+	sel := selection{only: regexp.MustCompile("^uss$")}
+	if err := writeJSON(path, header{goVersion: "go", reps: 1, cpus: 2}, sel, "^uss$", res); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep jsonReport
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Metrics) != 1 || rep.Metrics[0].ID != "uss" || rep.Metrics[0].LimitID != "limit.child_uss" ||
+		rep.Metrics[0].Multiproc.Median != 1.2 || rep.Metrics[0].Limit.Median != 1.1 {
+		t.Errorf("metrics: %s", b)
+	}
+	if len(rep.Limits) != 1 || rep.Limits[0].ID != "limit.child_uss" {
+		t.Errorf("limits: %s", b)
 	}
 }

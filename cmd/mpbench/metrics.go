@@ -9,7 +9,7 @@ type metric struct {
 	title       string
 	unit        string
 	lowerBetter bool
-	limit       string // the id of the machine limit this row is held against
+	limit       string // the id of the machine limit this row is held against; empty: none
 }
 
 // The implementations compared in every row, in column order.
@@ -28,6 +28,11 @@ var rows = []metric{
 	{"bytes", "identity Map, 8 MiB []byte, both ways", "GB/s", false, "limit.stream"},
 	{"cpu_speedup", "CPU-bound speedup, 50 ms tasks", "x", false, "limit.cores"},
 	{"rss", "idle worker RSS", "MiB", true, "limit.child_rss"},
+	{"uss", "idle worker USS: its private pages", "MiB", true, "limit.child_uss"},
+	{"uss_pss", "idle worker PSS: shared pages split", "MiB", true, "limit.child_pss"},
+	{"recycle_never", "Map, 1 ms CPU tasks, auto chunk", "tasks/s", false, ""},
+	{"recycle_every25", "same, recycling every 25 tasks", "tasks/s", false, ""},
+	{"recycle_kept", "recycling kept: every 25 ÷ never", "x", false, ""},
 }
 
 var limitRows = []metric{
@@ -35,6 +40,8 @@ var limitRows = []metric{
 	{id: "limit.pingpong_conn", title: "ping-pong, socketpair, net.FileConn", unit: "µs", lowerBetter: true},
 	{id: "limit.spawn", title: "re-exec 2 children until ready", unit: "ms", lowerBetter: true},
 	{id: "limit.child_rss", title: "idle re-exec'd Go child RSS", unit: "MiB", lowerBetter: true},
+	{id: "limit.child_uss", title: "idle re-exec'd Go child USS", unit: "MiB", lowerBetter: true},
+	{id: "limit.child_pss", title: "idle re-exec'd Go child PSS", unit: "MiB", lowerBetter: true},
 	{id: "limit.memcpy", title: "memcpy, 8 MiB buffers", unit: "GB/s"},
 	{id: "limit.stream", title: "socketpair stream to a child", unit: "GB/s"},
 	{id: "limit.goroutine_stream", title: "goroutine pool, streaming", unit: "tasks/s"},

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/multiproc/multiproc"
@@ -51,20 +53,39 @@ func measureMultiproc(sel selection, sz sizes, res *results) {
 		res.set(id, implMultiproc, s)
 	}
 
-	if sel.row("start") || sel.row("rss") {
-		progress("multiproc start, rss")
+	memIDs := []string{"rss", "uss", "uss_pss"}
+	if sel.row("start") || slices.ContainsFunc(memIDs, sel.row) {
+		progress("multiproc start, rss, uss, uss_pss")
 		ctx, cancel := context.WithTimeout(context.Background(), metricTimeout)
-		start, rss, err := measureStart(ctx, sz.reps, sel.row("rss"))
+		start, mem, err := measureStart(ctx, sz.reps, slices.ContainsFunc(memIDs, sel.row))
 		cancel()
 		if err != nil {
 			progress("multiproc start: %v", err)
-			start, rss = failed(err), failed(err)
+			start, mem = failed(err), failedMemory(err)
 		}
 		if sel.row("start") {
 			res.set("start", implMultiproc, start)
 		}
-		if sel.row("rss") {
-			res.set("rss", implMultiproc, rss)
+		for i, s := range []*Summary{mem.rss, mem.uss, mem.pss} {
+			if sel.row(memIDs[i]) {
+				res.set(memIDs[i], implMultiproc, s)
+			}
+		}
+	}
+
+	if slices.ContainsFunc(recycleIDs, sel.row) {
+		progress("multiproc %s", strings.Join(recycleIDs, ", "))
+		ctx, cancel := context.WithTimeout(context.Background(), metricTimeout)
+		never, every, kept, err := measureRecycle(ctx, sz)
+		cancel()
+		if err != nil {
+			progress("multiproc recycle: %v", err)
+			never, every, kept = failed(err), failed(err), failed(err)
+		}
+		for i, s := range []*Summary{never, every, kept} {
+			if sel.row(recycleIDs[i]) {
+				res.set(recycleIDs[i], implMultiproc, s)
+			}
 		}
 	}
 
@@ -139,40 +160,37 @@ func waitAllWorkers(ctx context.Context, p *multiproc.Pool) (map[int]bool, error
 	return seen, nil
 }
 
-// measureStart creates a pool and waits until both workers answered (ms); with rss
-// it also reads the workers' idle RSS 0.1 s later (MiB).
-func measureStart(ctx context.Context, reps int, rss bool) (start, mem *Summary, err error) {
-	var startMs, rssMiB []float64
+// measureStart creates a pool and waits until both workers answered (ms); with
+// mem it also reads the workers' idle memory 0.1 s later (MiB).
+func measureStart(ctx context.Context, reps int, mem bool) (start *Summary, memory memSummaries, err error) {
+	var startMs []float64
+	var mems []memSample
 	for i := range reps + 1 { // the first is a warm-up, as in pools.py
 		t0 := time.Now()
 		p, err := multiproc.NewPool(multiproc.Processes(workers))
 		if err != nil {
-			return nil, nil, err
+			return nil, memory, err
 		}
 		pids, err := waitAllWorkers(ctx, p)
 		elapsed := time.Since(t0)
-		var sum float64
-		if err == nil && rss {
+		var m memSample
+		if err == nil && mem {
 			time.Sleep(100 * time.Millisecond)
-			for pid := range pids {
-				r, rerr := vmRSSMiB(pid)
-				sum, err = sum+r, errors.Join(err, rerr)
-			}
+			m, err = meanMemory(slices.Collect(maps.Keys(pids)))
 		}
 		err = errors.Join(err, p.Close())
 		if err != nil {
-			return nil, nil, err
+			return nil, memory, err
 		}
 		if i > 0 {
 			startMs = append(startMs, elapsed.Seconds()*1e3)
-			rssMiB = append(rssMiB, sum/float64(len(pids)))
+			mems = append(mems, m)
 		}
 	}
-	if rss {
-		mem = summarize(rssMiB)
-		mem.Note = "mean of the 2 workers, 0.1 s after their first task"
+	if mem {
+		memory = summarizeMemory(mems, "mean of the 2 workers, 0.1 s after their first task")
 	}
-	return summarize(startMs), mem, nil
+	return summarize(startMs), memory, nil
 }
 
 func measureApply(ctx context.Context, p *multiproc.Pool, sz sizes) (*Summary, error) {

@@ -50,10 +50,16 @@ type sizes struct {
 	blobSize   int           // bytes per item
 	cpuTasks   int           // busy tasks for the speedup
 	cpuTask    time.Duration // how long one busy task runs
-	pingPongs  int           // round trips per ping-pong rep
-	streamSize int           // bytes per streaming rep
-	memcpys    int           // 8 MiB copies per memcpy rep
-	repBudget  time.Duration // a slow implementation's rep shrinks to about this
+	// The recycle rows: recycleTasks busy tasks of recycleTask each per rep, or as
+	// few as recycleFloor when recycling makes a rep take over recycleBudget.
+	recycleTasks  int
+	recycleTask   time.Duration
+	recycleFloor  int
+	recycleBudget time.Duration
+	pingPongs     int           // round trips per ping-pong rep
+	streamSize    int           // bytes per streaming rep
+	memcpys       int           // 8 MiB copies per memcpy rep
+	repBudget     time.Duration // a slow implementation's rep shrinks to about this
 }
 
 const mib = 1 << 20
@@ -62,11 +68,13 @@ func newSizes(quick bool, reps int) sizes {
 	if quick {
 		return sizes{reps: reps, tasks: 2000, applyCalls: 200, blobs: 4, blobSize: mib, cpuTasks: 4,
 			cpuTask: 5 * time.Millisecond, pingPongs: 300, streamSize: 64 * mib, memcpys: 8,
-			repBudget: 200 * time.Millisecond}
+			repBudget: 200 * time.Millisecond, recycleTasks: 200, recycleTask: time.Millisecond,
+			recycleFloor: 100, recycleBudget: 300 * time.Millisecond}
 	}
 	return sizes{reps: reps, tasks: 100_000, applyCalls: 2000, blobs: 64, blobSize: 8 * mib, cpuTasks: 40,
 		cpuTask: 50 * time.Millisecond, pingPongs: 5000, streamSize: 1 << 30, memcpys: 64,
-		repBudget: time.Second}
+		repBudget: time.Second, recycleTasks: 1000, recycleTask: time.Millisecond,
+		recycleFloor: 200, recycleBudget: 1500 * time.Millisecond}
 }
 
 // shrink returns how many units one rep should do: want, or fewer when a warm-up

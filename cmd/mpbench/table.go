@@ -33,8 +33,8 @@ func printTable(w io.Writer, h header, sel selection, res *results) {
 	if h.noise != nil {
 		fmt.Fprintf(w, "%s\n", h.noise)
 	}
-	fmt.Fprintf(w, "Pool = multiprocessing.Pool, PPE = concurrent.futures.ProcessPoolExecutor, both fork; "+
-		"tasks are trivial ints unless said; GB = 1e9 bytes\n")
+	fmt.Fprintf(w, "Pool = multiprocessing.Pool, PPE = concurrent.futures.ProcessPoolExecutor, both fork unless "+
+		"the notes say otherwise; tasks are trivial ints unless said; GB = 1e9 bytes\n")
 	fmt.Fprintf(w, "ratios are multiproc ÷ other; ↓ lower is better, ↑ higher is better\n\n")
 
 	var buf bytes.Buffer
