@@ -77,11 +77,15 @@ func (e *Encoder) String(s string) {
 	e.buf = append(e.buf, s...)
 }
 
-// Bytes appends b, length first, to the open frame. A b of RefMin bytes or more is not
-// copied: it must not change until the frames are written (WriteTo) or dropped (Reset,
-// Abort).
+// Bytes appends b, length first, to the open frame, as Raw does.
 func (e *Encoder) Bytes(b []byte) {
 	e.Uint32(uint32(len(b)))
+	e.Raw(b)
+}
+
+// Raw appends b to the open frame as it is. A b of RefMin bytes or more is not copied: it must
+// not change until the frames are written (WriteTo) or dropped (Reset, Abort).
+func (e *Encoder) Raw(b []byte) {
 	if len(b) < RefMin {
 		e.buf = append(e.buf, b...)
 		return
@@ -89,9 +93,6 @@ func (e *Encoder) Bytes(b []byte) {
 	e.refs = append(e.refs, ref{at: len(e.buf), b: b})
 	e.refBytes += len(b)
 }
-
-// Raw appends b to the open frame as it is, without its length.
-func (e *Encoder) Raw(b []byte) { e.buf = append(e.buf, b...) }
 
 // Grow makes room for n more bytes in the open frame and returns them, to be filled in
 // before anything else is appended.
