@@ -151,7 +151,7 @@ func (r *Reader) readPayload(n int) ([]byte, error) {
 	}
 	for len(b) < n {
 		have := len(b)
-		next := make([]byte, min(n, growFactor*have+readStep))
+		next := unzeroed(min(n, growFactor*have+readStep))
 		prefault(next)
 		copy(next, b)
 		b = next

@@ -9,9 +9,10 @@ import (
 // prefault makes the pages of b resident with one system call before a read fills them.
 // A buffer of fresh memory from the kernel otherwise takes a page fault per 4 KiB page
 // as the read copies into it, which costs more than the copy: on the Firecracker VM the
-// project runs on, an 8 MiB buffer took 30-39 ms that way and 7.6-9.2 ms prefaulted
-// (see BenchmarkPrefault). Pages already resident cost only a look at their page table
-// entries. MADV_POPULATE_WRITE needs Linux 5.14; on older kernels this does nothing.
+// project runs on, filling an 8 MiB buffer of fresh memory took 26-38 ms that way and
+// 7.6-8.0 ms prefaulted (BenchmarkFreshBuffer). Pages already resident cost only a look at
+// their page table entries. MADV_POPULATE_WRITE needs Linux 5.14; on older kernels this does
+// nothing.
 func prefault(b []byte) {
 	const page = 4096
 	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
