@@ -145,12 +145,10 @@ func (e *Encoder) openRefBytes() int {
 
 // End closes the open frame. A frame over MaxFrame is dropped with an error.
 func (e *Encoder) End() error {
-	n := len(e.buf) - e.start - 4 + e.openRefBytes()
-	if n > MaxFrame {
+	if err := putLength(e.buf[e.start:], len(e.buf)-e.start-4+e.openRefBytes()); err != nil {
 		e.Abort()
-		return fmt.Errorf("multiproc: a message of %d bytes is over the limit of %d", n, MaxFrame)
+		return err
 	}
-	binary.LittleEndian.PutUint32(e.buf[e.start:], uint32(n))
 	return nil
 }
 
@@ -289,6 +287,7 @@ const takeMin = 64 << 10
 // TakeBytes reads a length-prefixed byte slice that the caller may keep and change: a large
 // one that makes up much of a frame read by a Reader is the frame's own bytes (the Reader
 // allocates a new buffer for the next frame), anything else a copy. An empty slice is nil.
+// Like any use of a frame's payload, it comes before the Reader's next Read.
 func (d *Decoder) TakeBytes() ([]byte, error) {
 	b, err := d.Bytes()
 	if err != nil || len(b) == 0 {

@@ -187,11 +187,13 @@ func AppendHeader(b []byte, kind Kind, flags uint8, id uint64) []byte {
 }
 
 // FinishFrame writes the length of the frame that starts at b[start:].
-func FinishFrame(b []byte, start int) error {
-	n := len(b) - start - 4
+func FinishFrame(b []byte, start int) error { return putLength(b[start:], len(b)-start-4) }
+
+// putLength writes n, the length of the frame that starts at b, or refuses it.
+func putLength(b []byte, n int) error {
 	if n > MaxFrame {
 		return fmt.Errorf("multiproc: a message of %d bytes is over the limit of %d", n, MaxFrame)
 	}
-	binary.LittleEndian.PutUint32(b[start:], uint32(n))
+	binary.LittleEndian.PutUint32(b, uint32(n))
 	return nil
 }
