@@ -212,6 +212,43 @@ func TestTakeBytes(t *testing.T) {
 	}
 }
 
+// TestTakeBytesInALargerBuffer reads a frame into the buffer a larger frame left: a slice that
+// makes up the frame but not a quarter of the buffer is copied, so that keeping it does not
+// keep the whole buffer.
+func TestTakeBytesInALargerBuffer(t *testing.T) {
+	t.Parallel()
+	large := bytes.Repeat([]byte{8}, 8*takeMin)
+	small := bytes.Repeat([]byte{9}, takeMin)
+	e := NewEncoder()
+	for id, b := range [][]byte{large, small} {
+		e.Begin(KindOutputs, 0, uint64(id))
+		e.Bytes(b)
+		if err := e.End(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, d := NewReader(bytes.NewReader(e.pending()), 0), NewDecoder()
+	f, err := r.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Next(f)
+	if _, err := d.Bytes(); err != nil { // read, not taken: the buffer stays the Reader's
+		t.Fatal(err)
+	}
+	if f, err = r.Read(); err != nil {
+		t.Fatal(err)
+	}
+	if cap(f.Payload) < len(large) {
+		t.Fatalf("the second frame is in a buffer of %d bytes; want the first frame's", cap(f.Payload))
+	}
+	d.Next(f)
+	b, err := d.TakeBytes()
+	if err != nil || !bytes.Equal(b, small) || within(b, f.Payload) {
+		t.Fatalf("TakeBytes = %d bytes, %v, aliasing %v; want a copy of %d bytes", len(b), err, within(b, f.Payload), len(small))
+	}
+}
+
 // TestTakeBytesCopiesUnreadFrames: a Frame not read by a Reader is not the Decoder's to take.
 func TestTakeBytesCopiesUnreadFrames(t *testing.T) {
 	t.Parallel()

@@ -280,8 +280,9 @@ func (d *Decoder) Raw(n int) ([]byte, error) {
 }
 
 // takeMin is the least length of a slice that TakeBytes may return without copying it. A
-// slice aliases the frame only when it makes up a quarter of it or more: whoever keeps it
-// keeps the whole frame alive, at most four times its own size.
+// slice aliases the frame only when it makes up a quarter or more of the buffer the frame was
+// read into (which may be larger than the frame): whoever keeps the slice keeps the whole
+// buffer alive, at most four times the slice's size.
 const takeMin = 64 << 10
 
 // TakeBytes reads a length-prefixed byte slice that the caller may keep and change: a large
@@ -293,7 +294,7 @@ func (d *Decoder) TakeBytes() ([]byte, error) {
 	if err != nil || len(b) == 0 {
 		return nil, err
 	}
-	if len(b) >= takeMin && 4*len(b) >= len(d.payload) && (d.taken || d.from != nil) {
+	if len(b) >= takeMin && 4*len(b) >= cap(d.payload) && (d.taken || d.from != nil) {
 		if !d.taken {
 			d.from.give(d.payload)
 			d.taken = true
