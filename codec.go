@@ -26,6 +26,10 @@ import (
 // or MarshalText (or their decoding halves) goes through gob, which calls them. They decode
 // what gob decodes, except that a float32 NaN keeps its payload where gob quiets a signalling
 // one. As with gob, an empty slice inside a value arrives as nil, and so does an empty []byte.
+//
+// A large []byte, string or slice of numbers (wire.RefMin bytes or more) is written from where
+// it is when its frame goes out, not copied when it is encoded: like a value sent on a
+// channel, a task's input or output must not be changed by its sender once handed over.
 type codec[T any] struct {
 	kind  codecKind
 	size  int  // bytes of a value (codecFixed) or of an element (codecSlices)

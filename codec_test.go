@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/multiproc/multiproc/internal/wire"
 )
@@ -225,6 +226,9 @@ func codecCases() []codecCase {
 		typed[[]byte]{codecBytes, [][]byte{nil, {}, {0}, bigBytes}, false},
 		typed[struct{}]{codecEmpty, make([]struct{}, 3), false},
 		typed[celsius]{codecGob, []celsius{21.5, -3}, false},
+		typed[[]celsius]{codecGob, [][]celsius{{21.5}, nil}, false},
+		typed[time.Duration]{codecFixed, []time.Duration{-1, math.MaxInt64}, false},
+		typed[time.Time]{codecGob, []time.Time{time.Unix(1, 2).UTC()}, false},
 		typed[onlyParse]{codecGob, []onlyParse{1, 2}, false},
 		typed[pair]{codecGob, []pair{{1, 2}, {3, 4}}, false},
 		typed[[][]int]{codecGob, [][][]int{{{1}}, nil}, false},
