@@ -36,7 +36,7 @@ func (w *worker) died(protoErr error) {
 		e.log("worker exited", "name", w.name, "pid", d.Pid, "exit_code", d.ExitCode,
 			"signal", sigName(d.Signal), "holding", len(held), "cause", cause.String())
 	}
-	batchID, item, _, running := w.child.Running()
+	batchID, item, running := w.child.Running()
 	var again []*batch
 	for n, b := range held {
 		if err := b.job.canceled(); err != nil {

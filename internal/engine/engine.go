@@ -348,13 +348,20 @@ func (e *Engine) loadChanged() {
 }
 
 // watchTimeouts kills workers whose item has run past the timeout and the grace period: the
-// task's context expired at the timeout, and it did not return.
+// task's context expired at the timeout, and it did not return. An item is timed from when
+// this watch first sees it on the worker's status page, at most a tick after it started.
 func (e *Engine) watchTimeouts() {
 	defer e.wg.Done()
 	tick := min(max((e.cfg.Timeout+e.cfg.Grace)/8, 2*time.Millisecond), 100*time.Millisecond)
 	t := time.NewTicker(tick)
 	defer t.Stop()
-	limit := (e.cfg.Timeout + e.cfg.Grace).Nanoseconds()
+	limit := e.cfg.Timeout + e.cfg.Grace
+	type sighting struct {
+		batch uint64
+		item  int
+		since time.Time
+	}
+	seen := make(map[*worker]sighting)
 	for {
 		select {
 		case <-e.stopTick:
@@ -363,16 +370,25 @@ func (e *Engine) watchTimeouts() {
 			e.mu.Lock()
 			ws := append([]*worker(nil), e.workers...)
 			e.mu.Unlock()
+			next := make(map[*worker]sighting, len(ws))
 			for _, w := range ws {
-				if _, _, started, running := w.child.Running(); running && now.UnixNano()-started > limit {
+				batch, item, running := w.child.Running()
+				if !running {
+					continue
+				}
+				s, ok := seen[w]
+				if !ok || s.batch != batch || s.item != item {
+					s = sighting{batch, item, now}
+				}
+				next[w] = s
+				if now.Sub(s.since) > limit {
 					w.kill(causeTimeout)
 				}
 			}
+			seen = next
 		}
 	}
 }
-
-// context helpers for the root package.
 
 // cancelErr is the error the items of a job cancelled through ctx finish with: ctx.Err(), as
 // callers test it with errors.Is (a cause set with WithCancelCause is the caller's to read).

@@ -9,16 +9,15 @@ import (
 const StatusSize = 4096
 
 // Status is a page of memory shared by a worker and its parent, through which the worker
-// says which item it is running without a message: one store per item instead of a syscall.
-// After a worker dies the parent reads it to learn which item killed it, and while it lives
-// to learn how long the item has been running.
-type Status struct{ words *[4]uint64 }
+// says which item it is running without a message: two stores per item instead of a syscall.
+// After a worker dies the parent reads it to learn which item killed it; while it lives, the
+// parent watches it to time items out (it times an item from when it first sees it, so that
+// the worker need not read a clock per item).
+type Status struct{ words *[2]uint64 }
 
 const (
-	slotBatch   = iota // id of the batch being run
-	slotItem           // index of the item within its batch
-	slotStarted        // when it started, unix nanoseconds
-	slotRunning        // 1 while an item runs
+	slotBatch = iota // id of the batch being run
+	slotItem         // 1 + the index of the running item within its batch; 0 between items
 )
 
 // NewStatus wraps a mapped page of at least StatusSize bytes.
@@ -26,30 +25,25 @@ func NewStatus(page []byte) Status {
 	if len(page) < StatusSize {
 		panic("wire: status page too small")
 	}
-	return Status{words: (*[4]uint64)(unsafe.Pointer(&page[0]))}
+	return Status{words: (*[2]uint64)(unsafe.Pointer(&page[0]))}
 }
 
-// Begin records that item of batch started at now (unix nanoseconds).
-func (s Status) Begin(batch uint64, item int, now int64) {
-	atomic.StoreUint64(&s.words[slotRunning], 0)
+// Begin records that item of batch is running.
+func (s Status) Begin(batch uint64, item int) {
+	atomic.StoreUint64(&s.words[slotItem], 0)
 	atomic.StoreUint64(&s.words[slotBatch], batch)
-	atomic.StoreUint64(&s.words[slotItem], uint64(item))
-	atomic.StoreUint64(&s.words[slotStarted], uint64(now))
-	atomic.StoreUint64(&s.words[slotRunning], 1)
+	atomic.StoreUint64(&s.words[slotItem], uint64(item)+1)
 }
 
 // End records that the item has finished.
-func (s Status) End() { atomic.StoreUint64(&s.words[slotRunning], 0) }
+func (s Status) End() { atomic.StoreUint64(&s.words[slotItem], 0) }
 
-// Current reports the running item, if any, and when it started.
-func (s Status) Current() (batch uint64, item int, started int64, running bool) {
-	if atomic.LoadUint64(&s.words[slotRunning]) == 0 {
-		return 0, 0, 0, false
+// Current reports the running item, if any. Read while the worker runs, batch and item may
+// come from two items in a row; read after it has ended, they are exact.
+func (s Status) Current() (batch uint64, item int, running bool) {
+	i := atomic.LoadUint64(&s.words[slotItem])
+	if i == 0 {
+		return 0, 0, false
 	}
-	batch = atomic.LoadUint64(&s.words[slotBatch])
-	item = int(atomic.LoadUint64(&s.words[slotItem]))
-	started = int64(atomic.LoadUint64(&s.words[slotStarted]))
-	// A worker that moved on while we read says running again with other values; the values
-	// read are then a mix, but only of a live worker, whose readings are advisory.
-	return batch, item, started, atomic.LoadUint64(&s.words[slotRunning]) == 1
+	return atomic.LoadUint64(&s.words[slotBatch]), int(i - 1), true
 }
