@@ -52,12 +52,13 @@ type Config struct {
 const flushEvery = 2 * time.Millisecond
 
 type queued struct {
-	id     uint64
-	head   wire.BatchHeader
-	batch  Batch
-	err    error // every item fails with it (function missing, inputs undecodable)
-	ctx    context.Context
-	cancel context.CancelFunc
+	stopped atomic.Bool // a Cancel came for it
+	id      uint64
+	head    wire.BatchHeader
+	batch   Batch
+	err     error // every item fails with it (function missing, inputs undecodable)
+	ctx     context.Context
+	cancel  context.CancelFunc
 }
 
 type server struct {
@@ -157,6 +158,7 @@ func (s *server) read() {
 		case wire.KindCancel:
 			s.mu.Lock()
 			if q := s.pending[f.ID]; q != nil {
+				q.stopped.Store(true)
 				q.cancel()
 			}
 			s.mu.Unlock()
@@ -268,69 +270,114 @@ func (s *server) run(q *queued) {
 		s.finish(q, count, count)
 		return
 	}
-	lo := 0 // first item whose output is not sent yet
-	for i := 0; i < count; i++ {
-		if q.ctx.Err() != nil {
-			s.finish(q, lo, i)
-			return
-		}
-		werr, failed := s.runItem(q, i)
-		if failed {
-			s.sendOutputs(q, lo, i, 0)
-			s.fail(q.id, i, werr)
-			lo = i + 1
-		}
-		if i+1 < count && time.Since(s.lastFlush) >= flushEvery {
-			s.sendOutputs(q, lo, i+1, 0)
-			lo = i + 1
-			s.flush()
-		}
+	r := &batchRun{q: q, checkEvery: 1}
+	for r.i < count && !r.cancelled {
+		s.runFrom(r)
 	}
-	s.finish(q, lo, count)
+	s.finish(q, r.lo, r.i)
 }
 
-// finish sends the outputs lo..hi-1 as the batch's last frame. The frames wait for the next
-// batches' results, up to flushEvery or maxPending, while more input is at hand, so that a
-// stream of small batches costs one write for many; they go out when the worker runs out of
-// input (see idle and runAsReader).
-func (s *server) finish(q *queued, lo, hi int) {
-	s.sendOutputs(q, lo, hi, wire.FlagLast)
-	if s.enc.Len() > maxPending || time.Since(s.lastFlush) >= flushEvery {
+// batchRun is the progress of run through a batch.
+type batchRun struct {
+	q          *queued
+	i          int  // the item running, or next to run
+	lo         int  // the first item whose output is not sent yet
+	cancelled  bool // the batch was cancelled before item i
+	cancelItem context.CancelFunc
+
+	checkEvery int // items between looks at the clock (see runFrom)
+	sinceCheck int
+	lastCheck  time.Time
+}
+
+// runFrom runs items from r.i on until the batch ends, is cancelled, or an item panics. One
+// deferred recover serves the items up to a panic, which becomes that item's failure; run then
+// calls runFrom again for the next item. The clock is read after every item while items are
+// slow, and every few items (up to 64) while they are quick, to send the outputs done so far
+// every flushEvery without paying for a clock read per quick item.
+func (s *server) runFrom(r *batchRun) {
+	q := r.q
+	defer func() {
+		if p := recover(); p != nil {
+			s.cfg.Status.End()
+			if r.cancelItem != nil {
+				r.cancelItem()
+				r.cancelItem = nil
+			}
+			s.failItem(r, wire.Error{Type: fmt.Sprintf("%T", p), Message: fmt.Sprint(p), Panic: true,
+				Stack: string(debug.Stack())})
+			r.i++
+		}
+	}()
+	count := int(q.head.Count)
+	timeout := time.Duration(q.head.Timeout)
+	for ; r.i < count; r.i++ {
+		if q.stopped.Load() {
+			r.cancelled = true
+			return
+		}
+		ctx := q.ctx
+		if timeout > 0 {
+			ctx, r.cancelItem = context.WithTimeout(ctx, timeout)
+		}
+		s.cfg.Status.Begin(q.id, r.i)
+		err := q.batch.Run(ctx, r.i)
+		s.cfg.Status.End()
+		if err != nil {
+			if timeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) && q.ctx.Err() == nil {
+				err = s.cfg.Timeout(timeout)
+			}
+			s.failItem(r, s.cfg.Describe(err))
+		}
+		if r.cancelItem != nil {
+			r.cancelItem()
+			r.cancelItem = nil
+		}
+		if r.sinceCheck++; r.sinceCheck >= r.checkEvery && r.i+1 < count {
+			s.checkFlush(r)
+		}
+	}
+}
+
+// checkFlush sends the outputs done so far when flushEvery has passed since the last write,
+// and adapts how often it is called.
+func (s *server) checkFlush(r *batchRun) {
+	now := time.Now()
+	if now.Sub(r.lastCheck) < flushEvery/100 {
+		r.checkEvery = min(2*r.checkEvery, 64)
+	} else {
+		r.checkEvery = 1
+	}
+	r.sinceCheck, r.lastCheck = 0, now
+	if now.Sub(s.lastFlush) >= flushEvery {
+		s.sendOutputs(r.q, r.lo, r.i+1, 0)
+		r.lo = r.i + 1
 		s.flush()
 	}
 }
 
-// maxPending bounds the frames kept back for one write.
-const maxPending = 256 << 10
-
-// runItem runs item i, turning a panic into a failure.
-func (s *server) runItem(q *queued, i int) (werr wire.Error, failed bool) {
-	ctx := q.ctx
-	var timeout time.Duration
-	if q.head.Timeout > 0 {
-		timeout = time.Duration(q.head.Timeout)
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
-	s.cfg.Status.Begin(q.id, i, time.Now().UnixNano())
-	defer s.cfg.Status.End()
-	defer func() {
-		if r := recover(); r != nil {
-			werr = wire.Error{Type: fmt.Sprintf("%T", r), Message: fmt.Sprint(r), Panic: true,
-				Stack: string(debug.Stack())}
-			failed = true
-		}
-	}()
-	err := q.batch.Run(ctx, i)
-	if err == nil {
-		return wire.Error{}, false
-	}
-	if timeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) && q.ctx.Err() == nil {
-		err = s.cfg.Timeout(timeout)
-	}
-	return s.cfg.Describe(err), true
+// failItem sends the outputs before item r.i, then its failure.
+func (s *server) failItem(r *batchRun, werr wire.Error) {
+	s.sendOutputs(r.q, r.lo, r.i, 0)
+	s.fail(r.q.id, r.i, werr)
+	r.lo = r.i + 1
 }
+
+// finish sends the outputs lo..hi-1 as the batch's last frame. The frames wait for the next
+// batches' results, up to flushEvery, while more input is at hand, so that a stream of small
+// batches costs one write for many; they go out when the worker runs out of input (see idle
+// and runAsReader). Frames holding large values by reference (wire.RefMin) go at once: the
+// function that made a value may change it when it runs again.
+func (s *server) finish(q *queued, lo, hi int) {
+	s.sendOutputs(q, lo, hi, wire.FlagLast)
+	if s.enc.Len() >= maxPending || time.Since(s.lastFlush) >= flushEvery {
+		s.flush()
+	}
+}
+
+// maxPending bounds the frames kept back for one write. At wire.RefMin, a frame that holds a
+// value by reference is always written before the next item runs.
+const maxPending = wire.RefMin
 
 func (s *server) sendOutputs(q *queued, lo, hi int, flags uint8) {
 	if lo == hi && flags == 0 {
