@@ -32,7 +32,10 @@
 // program. Functions are found by the name they were registered under, so they must be
 // registered before Main runs (at package level). Inputs and outputs travel over a unix socket
 // encoded with encoding/gob, so only exported fields travel; a type that cannot travel (a func
-// or chan field, say) is an error naming it when the Func is first used. []byte travels raw.
+// or chan field, say) is an error naming it when the Func is first used. []byte, numbers,
+// bools, strings and slices of numbers travel raw, without gob. Values are encoded when they
+// are sent, and large ones are written from where they are: do not change an input until its
+// task is done, nor a task's output after it returned.
 //
 // A program that forgets Main re-runs its main in each worker; when such a worker reaches
 // NewPool or Start it exits at once with a message naming Main, and the parent's NewPool or
