@@ -1,18 +1,12 @@
 package multiproc
 
-import (
-	"sync"
-
-	"github.com/multiproc/multiproc/internal/engine"
-)
+import "github.com/multiproc/multiproc/internal/engine"
 
 // Pool is a set of worker processes that run tasks (Python's multiprocessing.Pool). Its
 // methods and the functions that take it are safe for concurrent use.
 type Pool struct {
 	size    int
 	backend backend
-
-	closeOnce sync.Once
 }
 
 // Stats describes a pool at one moment.

@@ -22,6 +22,8 @@ func StackOverflow() {
 	recurse(0)
 }
 
+// recurse never returns: it grows the stack until the runtime gives up.
+//
 //go:noinline
 func recurse(n int) int {
 	var pad [256]byte
