@@ -70,7 +70,8 @@
 // # Cost
 //
 // Pools, Processes, Funcs and Futures are safe for concurrent use. Starting a worker costs a
-// fork and exec of the binary (about a millisecond). A task costs a round trip over a unix
-// socket; Map sends inputs in chunks (see ChunkSize) so that the round trip is paid per chunk,
-// not per input. See docs/PERFORMANCE.md in the repository for measured figures.
+// fork and exec of the binary and the start of a Go runtime (about 10ms on a small VM). A task
+// costs a round trip over a unix socket (tens of microseconds); quick tasks travel many to a
+// message, so Map moves millions of small inputs a second. See docs/PERFORMANCE.md in the
+// repository for measured figures and the command that measures them.
 package multiproc
