@@ -63,7 +63,9 @@ func NewPool(opts ...Option) (*Pool, error) {
 }
 
 // Close stops the pool from taking tasks, waits for the submitted ones (streams included) to
-// finish, then stops the workers. Calling it again, or after Terminate, returns nil.
+// finish, then stops the workers. Calling it again, or after Terminate, returns nil. A stream
+// counts as finished when the loop ranging over it ends: calling Close inside that loop waits
+// for ever; use Terminate there, or break first.
 func (p *Pool) Close() error {
 	p.backend.close(false)
 	return nil
