@@ -59,6 +59,8 @@ func appendLine(b []byte, unit string, done, total int64, elapsed time.Duration,
 		b = appendDuration(b, time.Duration(float64(total-done)/rate*float64(time.Second)), false)
 	case total >= 0 && done < total:
 		b = append(b, " ETA ?"...)
+	case total >= 0:
+		b = append(b, " ETA 0s"...) // all done, the final line not written yet
 	}
 	return append(b, '\n')
 }
