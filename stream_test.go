@@ -202,3 +202,20 @@ func TestInputPanicIsRaisedAfterEarlierResults(t *testing.T) {
 		t.Fatalf("%d results before the panic, want 10", n)
 	}
 }
+
+// A result must not wait behind a slow item of the same chunk: the quick first item of a
+// chunk whose second item takes a minute arrives at once.
+func TestResultDoesNotWaitBehindASlowItem(t *testing.T) {
+	p := newPool(t, multiproc.Processes(1), multiproc.GracePeriod(5*time.Second))
+	start := time.Now()
+	for v, err := range multiproc.Imap(ctxFor(t), p, sleepy, slices.Values([]time.Duration{0, time.Minute}),
+		multiproc.ChunkSize(2)) {
+		if err != nil || v == 0 {
+			t.Fatalf("first item: %d, %v", v, err)
+		}
+		break
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("the first result took %v", d)
+	}
+}

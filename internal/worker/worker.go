@@ -64,10 +64,12 @@ type queued struct {
 type server struct {
 	cfg       Config
 	conn      *conn
-	enc       *wire.Encoder // the runner's
+	encMu     sync.Mutex    // guards enc, lastFlush and the outputs sent of the running batch
+	enc       *wire.Encoder // the runner's, and the flusher's while a long batch runs
 	lastFlush time.Time
-	r         *wire.Reader  // the reader's
-	dec       *wire.Decoder // the reader's
+	current   atomic.Pointer[batchRun] // the batch being run, for the flusher
+	r         *wire.Reader             // the reader's
+	dec       *wire.Decoder            // the reader's
 
 	mu      sync.Mutex
 	pending map[uint64]*queued // queued or running, by id, for Cancel
@@ -121,7 +123,9 @@ func (s *server) idle() bool {
 	if s.running {
 		return false
 	}
+	s.encMu.Lock()
 	s.flush()
+	s.encMu.Unlock()
 	return true
 }
 
@@ -166,6 +170,7 @@ func (s *server) read() {
 			s.mu.Lock()
 			s.exiting = true
 			if !s.running {
+				s.encMu.Lock()
 				s.flush()
 				os.Exit(0)
 			}
@@ -180,9 +185,12 @@ func (s *server) read() {
 // holds the reader's role: a batch that runs past handoffAfter hands it to a new goroutine.
 func (s *server) runAsReader(q *queued) bool {
 	var handed atomic.Bool
+	stop := make(chan struct{})
+	defer close(stop)
 	t := time.AfterFunc(handoffAfter, func() {
 		handed.Store(true)
 		go s.read()
+		go s.flushWhileRunning(stop)
 	})
 	for {
 		s.run(q)
@@ -202,7 +210,9 @@ func (s *server) runAsReader(q *queued) bool {
 		for !handed.Load() {
 			runtime.Gosched() // the timer fired; its function is about to start the reader
 		}
+		s.encMu.Lock()
 		s.flush()
+		s.encMu.Unlock()
 		s.mu.Lock()
 		if q = s.popLocked(); q != nil {
 			s.mu.Unlock()
@@ -264,25 +274,30 @@ func (s *server) run(q *queued) {
 	}()
 	count := int(q.head.Count)
 	if q.err != nil {
+		s.encMu.Lock()
 		for i := range count {
 			s.fail(q.id, i, s.cfg.Describe(q.err))
 		}
-		s.finish(q, count, count)
+		s.encMu.Unlock()
+		s.finish(&batchRun{q: q, lo: count, i: count})
 		return
 	}
 	r := &batchRun{q: q, checkEvery: 1}
+	s.current.Store(r)
 	for r.i < count && !r.cancelled {
 		s.runFrom(r)
 	}
-	s.finish(q, r.lo, r.i)
+	s.finish(r)
+	s.current.Store(nil)
 }
 
 // batchRun is the progress of run through a batch.
 type batchRun struct {
 	q          *queued
-	i          int  // the item running, or next to run
-	lo         int  // the first item whose output is not sent yet
-	cancelled  bool // the batch was cancelled before item i
+	i          int          // the item running, or next to run
+	done       atomic.Int64 // items finished, their outputs stored: read by the flusher
+	lo         int          // the first item whose output is not sent yet; guarded by encMu
+	cancelled  bool         // the batch was cancelled before item i
 	cancelItem context.CancelFunc
 
 	checkEvery int // items between looks at the clock (see runFrom)
@@ -306,6 +321,7 @@ func (s *server) runFrom(r *batchRun) {
 			}
 			s.failItem(r, wire.Error{Type: fmt.Sprintf("%T", p), Message: fmt.Sprint(p), Panic: true,
 				Stack: string(debug.Stack())})
+			r.done.Store(int64(r.i + 1))
 			r.i++
 		}
 	}()
@@ -333,6 +349,7 @@ func (s *server) runFrom(r *batchRun) {
 			r.cancelItem()
 			r.cancelItem = nil
 		}
+		r.done.Store(int64(r.i + 1))
 		if r.sinceCheck++; r.sinceCheck >= r.checkEvery && r.i+1 < count {
 			s.checkFlush(r)
 		}
@@ -349,18 +366,48 @@ func (s *server) checkFlush(r *batchRun) {
 		r.checkEvery = 1
 	}
 	r.sinceCheck, r.lastCheck = 0, now
+	s.encMu.Lock()
 	if now.Sub(s.lastFlush) >= flushEvery {
 		s.sendOutputs(r.q, r.lo, r.i+1, 0)
 		r.lo = r.i + 1
 		s.flush()
 	}
+	s.encMu.Unlock()
 }
 
 // failItem sends the outputs before item r.i, then its failure.
 func (s *server) failItem(r *batchRun, werr wire.Error) {
+	s.encMu.Lock()
+	defer s.encMu.Unlock()
 	s.sendOutputs(r.q, r.lo, r.i, 0)
 	s.fail(r.q.id, r.i, werr)
 	r.lo = r.i + 1
+}
+
+// flushWhileRunning sends, every flushEvery until stop, the outputs a long batch has finished:
+// they must not wait behind an item that runs long (a quick item followed by a slow one in the
+// same batch). It runs only once a batch has run longer than handoffAfter.
+func (s *server) flushWhileRunning(stop <-chan struct{}) {
+	t := time.NewTicker(flushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		s.encMu.Lock()
+		if r := s.current.Load(); r != nil {
+			if done := int(r.done.Load()); done > r.lo {
+				s.sendOutputs(r.q, r.lo, done, 0)
+				r.lo = done
+			}
+		}
+		if s.enc.Len() > 0 && time.Since(s.lastFlush) >= flushEvery {
+			s.flush()
+		}
+		s.encMu.Unlock()
+	}
 }
 
 // finish sends the outputs lo..hi-1 as the batch's last frame. The frames wait for the next
@@ -368,8 +415,11 @@ func (s *server) failItem(r *batchRun, werr wire.Error) {
 // batches costs one write for many; they go out when the worker runs out of input (see idle
 // and runAsReader). Frames holding large values by reference (wire.RefMin) go at once: the
 // function that made a value may change it when it runs again.
-func (s *server) finish(q *queued, lo, hi int) {
-	s.sendOutputs(q, lo, hi, wire.FlagLast)
+func (s *server) finish(r *batchRun) {
+	s.encMu.Lock()
+	defer s.encMu.Unlock()
+	s.sendOutputs(r.q, r.lo, r.i, wire.FlagLast)
+	r.lo = r.i
 	if s.enc.Len() >= maxPending || time.Since(s.lastFlush) >= flushEvery {
 		s.flush()
 	}
