@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/multiproc/multiproc"
+	"github.com/multiproc/multiproc/internal/ring"
+	"github.com/multiproc/multiproc/internal/spawn"
 	"github.com/multiproc/multiproc/internal/testcrash"
 )
 
@@ -104,9 +106,13 @@ var speak = multiproc.Register("test.speak", func(_ context.Context, s string) (
 	return len(s), nil
 })
 
-// garbage writes bad bytes on the worker's control socket, as a broken worker might.
+// garbage writes bad bytes where the worker's frames go, as a broken worker might.
 var garbage = multiproc.Register("test.garbage", func(_ context.Context, kind string) (int, error) {
-	conn := os.NewFile(3, "conn")
+	rings, err := ring.Open(spawn.RingsFD)
+	if err != nil {
+		return 0, err
+	}
+	conn := &rings.Writer
 	switch kind {
 	case "text":
 		conn.Write([]byte("hello, this is not a frame\n"))

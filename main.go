@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/multiproc/multiproc/internal/memlimit"
+	"github.com/multiproc/multiproc/internal/ring"
 	"github.com/multiproc/multiproc/internal/spawn"
 	"github.com/multiproc/multiproc/internal/wire"
 	"github.com/multiproc/multiproc/internal/worker"
@@ -46,8 +47,14 @@ func Main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(3)
 	}
+	rings, err := ring.Open(spawn.RingsFD)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "multiproc:", err)
+		os.Exit(3)
+	}
 	worker.Serve(worker.Config{
 		Conn:     os.NewFile(spawn.ConnFD, "multiproc-conn"),
+		Rings:    rings,
 		Status:   wire.NewStatus(page),
 		Identity: spawn.Identity(),
 		Lookup:   lookup,

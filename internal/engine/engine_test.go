@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/multiproc/multiproc/internal/ring"
 	"github.com/multiproc/multiproc/internal/spawn"
 	"github.com/multiproc/multiproc/internal/wire"
 	workerloop "github.com/multiproc/multiproc/internal/worker"
@@ -21,9 +22,14 @@ func TestMain(m *testing.M) {
 		if err != nil {
 			os.Exit(3)
 		}
+		rings, err := ring.Open(spawn.RingsFD)
+		if err != nil {
+			os.Exit(3)
+		}
 		missing := errors.New("not registered")
 		workerloop.Serve(workerloop.Config{
 			Conn:          os.NewFile(spawn.ConnFD, "conn"),
+			Rings:         rings,
 			Status:        wire.NewStatus(page),
 			Identity:      spawn.Identity(),
 			Lookup:        func(string) (workerloop.Handler, bool) { return nil, false },

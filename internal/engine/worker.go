@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -85,14 +84,8 @@ func (e *Engine) startWorker(name string) (*worker, error) {
 	}
 	w := &worker{e: e, child: child, name: name, enc: wire.NewEncoder(), dec: wire.NewDecoder(),
 		guard: guard}
-	sr, err := newSocketReader(child.Conn, w)
-	if err != nil {
-		child.Signal(syscall.SIGKILL)
-		<-child.Done()
-		w.released()
-		return nil, err
-	}
-	w.r = wire.NewReader(sr, 0)
+	child.Rings.Reader.Waiter = &resultWaiter{w: w}
+	w.r = wire.NewReader(&child.Rings.Reader, 0)
 	err = w.handshake()
 	if err == nil && e.cfg.Init != nil {
 		err = w.initialize()
@@ -112,13 +105,12 @@ func (e *Engine) startWorker(name string) (*worker, error) {
 }
 
 func (w *worker) handshake() error {
-	w.child.Conn.SetReadDeadline(time.Now().Add(handshakeTimeout))
-	defer w.child.Conn.SetReadDeadline(time.Time{})
+	late := w.killAfter(handshakeTimeout)
 	f, err := w.r.Read()
+	if late() {
+		return fmt.Errorf("no handshake within %v", handshakeTimeout)
+	}
 	if err != nil {
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return fmt.Errorf("no handshake within %v", handshakeTimeout)
-		}
 		return fmt.Errorf("worker ended before its handshake: %w", err)
 	}
 	h, err := wire.DecodeHello(w.dec, f)
@@ -133,6 +125,21 @@ func (w *worker) handshake() error {
 			h.Identity, h.Pid, spawn.Identity(), w.child.Pid)
 	}
 	return nil
+}
+
+// killAfter kills the worker if d passes before the returned function is called; that
+// function reports whether it did. A read of the worker's ring has no deadline of its own: the
+// kill ends it (the ring is closed once the worker is reaped).
+func (w *worker) killAfter(d time.Duration) (stopped func() bool) {
+	var killed atomic.Bool
+	t := time.AfterFunc(d, func() {
+		killed.Store(true)
+		w.child.Signal(syscall.SIGKILL)
+	})
+	return func() bool {
+		t.Stop()
+		return killed.Load()
+	}
 }
 
 func (w *worker) death(cause error) Death {
@@ -336,7 +343,7 @@ func (w *worker) send(bs []*batch) {
 			errs = append(errs, err)
 		}
 	}
-	_, werr := w.enc.WriteTo(w.child.Conn)
+	_, werr := w.enc.WriteTo(&w.child.Rings.Writer)
 	w.writeMu.Unlock()
 	if werr != nil {
 		w.kill(causeNone) // the reader sees the end and requeues what w held
@@ -399,7 +406,7 @@ func (w *worker) cancelBatches(ids []uint64) {
 		w.enc.Begin(wire.KindCancel, 0, id)
 		w.enc.End()
 	}
-	w.enc.WriteTo(w.child.Conn)
+	w.enc.WriteTo(&w.child.Rings.Writer)
 	w.writeMu.Unlock()
 	time.AfterFunc(w.e.cfg.Grace, func() {
 		w.e.mu.Lock()
@@ -438,6 +445,10 @@ func (w *worker) stop(grace time.Duration) {
 		ids = append(ids, b.id)
 	}
 	w.e.mu.Unlock()
+	// The timer runs from before the write: a worker that does not read its ring (stopped,
+	// say) could keep the write waiting for room, and the kill ends that wait.
+	t := time.AfterFunc(max(grace, 100*time.Millisecond), func() { w.child.Signal(syscall.SIGKILL) })
+	defer t.Stop()
 	w.writeMu.Lock()
 	for _, id := range ids {
 		w.enc.Begin(wire.KindCancel, 0, id)
@@ -445,16 +456,9 @@ func (w *worker) stop(grace time.Duration) {
 	}
 	w.enc.Begin(wire.KindExit, 0, 0)
 	w.enc.End()
-	w.enc.WriteTo(w.child.Conn)
+	w.enc.WriteTo(&w.child.Rings.Writer)
 	w.writeMu.Unlock()
-	t := time.NewTimer(max(grace, 100*time.Millisecond))
-	defer t.Stop()
-	select {
-	case <-w.child.Done():
-	case <-t.C:
-		w.child.Signal(syscall.SIGKILL)
-		<-w.child.Done()
-	}
+	<-w.child.Done()
 }
 
 // readLoop takes the worker's frames until it ends, then settles what it held.
@@ -637,11 +641,14 @@ func (w *worker) initialize() error {
 		e.mu.Unlock()
 	}()
 	w.send([]*batch{b})
-	w.child.Conn.SetReadDeadline(time.Now().Add(initTimeout))
-	defer w.child.Conn.SetReadDeadline(time.Time{})
+	late := w.killAfter(initTimeout)
+	defer late()
 	for !init.finished {
 		f, err := w.r.Read()
 		if err != nil {
+			if late() {
+				return fmt.Errorf("initializer did not finish within %v", initTimeout)
+			}
 			return fmt.Errorf("worker ended while it ran the initializer: %w", err)
 		}
 		w.dec.Next(f)

@@ -56,12 +56,18 @@ type ring struct {
 	h    *header
 	data []byte
 	mask uint64
+	// ioSync orders, for the race detector, what a process did before it wrote against what
+	// it does after it reads: a reply read from one ring was caused by a message written to
+	// the other, through another process the detector cannot see (the syscall package does
+	// the same for read and write). Both rings of a Conn share it.
+	ioSync *atomic.Uint64
 }
 
-func (r *ring) init(mem []byte) {
+func (r *ring) init(mem []byte, ioSync *atomic.Uint64) {
 	r.h = (*header)(unsafe.Pointer(&mem[0]))
 	r.data = mem[headerSpace:]
 	r.mask = uint64(len(r.data) - 1)
+	r.ioSync = ioSync
 }
 
 // Waiter decides how a Reader waits when there is nothing to read.
@@ -149,6 +155,7 @@ func (r *Reader) take(p []byte) int {
 		copy(p[c:n], r.data)
 	}
 	r.h.tail.Store(t + uint64(n))
+	r.ioSync.Load()
 	if r.h.writerWaits.Load() != 0 && r.h.writerWaits.CompareAndSwap(1, 0) {
 		futexWake(&r.h.writerWaits)
 	}
@@ -174,6 +181,7 @@ const writerPoll = 20 * time.Microsecond
 // Write copies all of p into the ring, waiting for room as the reader takes it. It fails with
 // ErrClosed once the ring is closed.
 func (w *Writer) Write(p []byte) (int, error) {
+	w.ioSync.Add(1)
 	done := 0
 	for done < len(p) {
 		if w.h.closed.Load() != 0 {
@@ -290,8 +298,9 @@ func mapEnd(fd, side int) (*Conn, error) {
 	if side == 1 {
 		first, second = second, first
 	}
-	c.Writer.init(first)
-	c.Reader.init(second)
+	ioSync := new(atomic.Uint64)
+	c.Writer.init(first, ioSync)
+	c.Reader.init(second, ioSync)
 	c.out, c.in = c.Writer.h, c.Reader.h
 	runtime.AddCleanup(c, func(m []byte) { unix.Munmap(m) }, mem)
 	return c, nil

@@ -24,6 +24,7 @@ const (
 const (
 	ConnFD   = 3 // the control socket
 	StatusFD = 4 // the status page
+	RingsFD  = 5 // the rings that carry frames each way (internal/ring)
 )
 
 // Identity names the running binary: device, inode, size and modification time of the file

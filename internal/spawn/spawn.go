@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/multiproc/multiproc/internal/ring"
 	"github.com/multiproc/multiproc/internal/wire"
 )
 
@@ -30,8 +31,13 @@ type Config struct {
 
 // Child is a started worker process.
 type Child struct {
-	Pid  int
-	Conn *os.File // the parent's end of the control socket
+	Pid int
+	// Conn is the parent's end of the control socket. Frames travel through Rings; the
+	// socket tells the worker when its parent is gone (end of file).
+	Conn *os.File
+	// Rings carry the frames: the parent writes tasks and reads results. They are closed
+	// when the worker has been reaped, so that a read returns io.EOF and a write fails.
+	Rings *ring.Conn
 
 	page   []byte // the status page, mapped until the worker is reaped
 	status wire.Status
@@ -47,8 +53,9 @@ type Child struct {
 	done   chan struct{}
 }
 
-// socketBuffer is the send buffer asked for on both ends of a control socket.
-const socketBuffer = 4 << 20
+// ringSize is the size of each of a worker's two rings. Larger values stream through them
+// in pieces; every page of a ring ends up resident in both processes, so it is kept small.
+const ringSize = 256 << 10
 
 // Start starts a worker. The worker runs in a process group of its own, so that the terminal's
 // Ctrl-C reaches only the parent and so that a task's own children can be killed with it; it
@@ -63,11 +70,6 @@ func Start(cfg Config) (c *Child, err error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("multiproc: socketpair: %w", err)
-	}
-	// Large send buffers let an 8 MiB value cross in a few writes rather than forty: unix
-	// sockets default to about 200 KiB. The kernel caps the size at net.core.wmem_max.
-	for _, fd := range fds {
-		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, socketBuffer)
 	}
 	if err := unix.SetNonblock(fds[0], true); err != nil {
 		unix.Close(fds[0])
@@ -84,6 +86,13 @@ func Start(cfg Config) (c *Child, err error) {
 		return nil, err
 	}
 	closers = append(closers, statusFile)
+	ringsFile, rings, err := ring.Create(ringSize)
+	if err != nil {
+		unix.Munmap(status)
+		conn.Close()
+		return nil, fmt.Errorf("multiproc: %w", err)
+	}
+	closers = append(closers, ringsFile)
 	unmap := true
 	defer func() {
 		if unmap {
@@ -98,7 +107,7 @@ func Start(cfg Config) (c *Child, err error) {
 	}
 	closers = append(closers, devnull)
 
-	c = &Child{Conn: conn, page: status, status: wire.NewStatus(status), done: make(chan struct{})}
+	c = &Child{Conn: conn, Rings: rings, page: status, status: wire.NewStatus(status), done: make(chan struct{})}
 	// Until the copiers run, a failed start closes the write ends (deferred) and they end.
 	stdout := os.Stdout
 	if cfg.Stdout != nil || cfg.Prefix != "" {
@@ -143,7 +152,7 @@ func Start(cfg Config) (c *Child, err error) {
 	env = append(env, cfg.Env...)
 	attr := &os.ProcAttr{
 		Env:   env,
-		Files: []*os.File{devnull, stdout, w, childConn, statusFile},
+		Files: []*os.File{devnull, stdout, w, childConn, statusFile, ringsFile},
 		Sys: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL,
 			UseCgroupFD: cfg.UseCgroup, CgroupFD: cfg.CgroupFD},
 	}
@@ -184,6 +193,7 @@ func (c *Child) reap() {
 	c.status = wire.Status{}
 	unix.Munmap(c.page)
 	c.mu.Unlock()
+	c.Rings.Close()
 	c.Conn.Close()
 	close(c.done)
 }

@@ -19,8 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/multiproc/multiproc/internal/ring"
 	"github.com/multiproc/multiproc/internal/wire"
 )
 
@@ -37,7 +36,8 @@ type Batch interface {
 
 // Config is what Serve needs from the root package.
 type Config struct {
-	Conn     *os.File
+	Conn     *os.File   // the control socket: its end of file means the parent is gone
+	Rings    *ring.Conn // frames from and to the parent
 	Status   wire.Status
 	Identity string
 	Lookup   func(name string) (Handler, bool)
@@ -63,7 +63,6 @@ type queued struct {
 
 type server struct {
 	cfg       Config
-	conn      *conn
 	encMu     sync.Mutex    // guards enc, lastFlush and the outputs sent of the running batch
 	enc       *wire.Encoder // the runner's, and the flusher's while a long batch runs
 	lastFlush time.Time
@@ -97,12 +96,9 @@ func Attempt(ctx context.Context) int {
 func Serve(cfg Config) {
 	s := &server{cfg: cfg, enc: wire.NewEncoder(), pending: make(map[uint64]*queued),
 		dec: wire.NewDecoder()}
-	fd := int(cfg.Conn.Fd()) // cfg.Conn stays referenced in s.cfg, so the fd stays open
-	if err := unix.SetNonblock(fd, true); err != nil {
-		fatal(err)
-	}
-	s.conn = &conn{fd: fd, s: s}
-	s.r = wire.NewReader(s.conn, 0)
+	go exitWithParent(cfg.Conn)
+	cfg.Rings.Reader.Waiter = &idleWaiter{s: s}
+	s.r = wire.NewReader(&cfg.Rings.Reader, 0)
 	if err := wire.EncodeHello(s.enc, wire.Hello{Version: wire.Version, Pid: uint32(os.Getpid()),
 		Identity: cfg.Identity}); err != nil {
 		fatal(err)
@@ -474,7 +470,7 @@ func (s *server) flush() {
 	if s.enc.Len() == 0 {
 		return
 	}
-	if _, err := s.enc.WriteTo(s.conn); err != nil {
+	if _, err := s.enc.WriteTo(&s.cfg.Rings.Writer); err != nil {
 		os.Exit(0) // the parent is gone
 	}
 	s.lastFlush = time.Now()
