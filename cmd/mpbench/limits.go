@@ -29,8 +29,9 @@ type limitChild struct {
 	fd  int // the parent's end, a blocking socket
 }
 
-// startLimitChild re-executes this binary in mode with a socketpair end as fd 3.
-func startLimitChild(mode string) (*limitChild, error) {
+// startLimitChild re-executes this binary in mode with a socketpair end as fd 3
+// and the extra files, if any, from fd 4 on. The caller closes its extra files.
+func startLimitChild(mode string, extra ...*os.File) (*limitChild, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -41,7 +42,7 @@ func startLimitChild(mode string) (*limitChild, error) {
 	}
 	theirs := os.NewFile(uintptr(fds[1]), "socketpair")
 	cmd := exec.Command(exe, "-limits-child="+mode)
-	cmd.ExtraFiles = []*os.File{theirs}
+	cmd.ExtraFiles = append([]*os.File{theirs}, extra...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	err = cmd.Start()
 	theirs.Close()
@@ -225,6 +226,15 @@ func measureStream(reps, size int) (*Summary, error) {
 	defer c.close()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	write := func(b []byte) error { return writeFull(c.fd, b) }
+	ack := func(b []byte) error { return readFull(c.fd, b) }
+	return timeStream(reps, size, write, ack)
+}
+
+// timeStream times reps streams of size bytes to a sink child: an 8-byte length,
+// then the bytes in streamChunk writes from a warm buffer, then the child's one-byte
+// acknowledgement. GB/s, one way, after a warm-up stream.
+func timeStream(reps, size int, write, ack func([]byte) error) (*Summary, error) {
 	buf := make([]byte, streamChunk)
 	for i := range buf {
 		buf[i] = byte(i) // touch every page before timing
@@ -232,15 +242,15 @@ func measureStream(reps, size int) (*Summary, error) {
 	send := func(total int) error {
 		var hdr [8]byte
 		binary.LittleEndian.PutUint64(hdr[:], uint64(total))
-		if err := writeFull(c.fd, hdr[:]); err != nil {
+		if err := write(hdr[:]); err != nil {
 			return err
 		}
 		for left := total; left > 0; left -= min(left, len(buf)) {
-			if err := writeFull(c.fd, buf[:min(left, len(buf))]); err != nil {
+			if err := write(buf[:min(left, len(buf))]); err != nil {
 				return err
 			}
 		}
-		return readFull(c.fd, hdr[:1])
+		return ack(hdr[:1])
 	}
 	if err := send(min(size, 64*mib)); err != nil {
 		return nil, err

@@ -14,8 +14,12 @@ import (
 
 // The machine-limit children are re-executions of this binary with
 // -limits-child=MODE and no multiproc environment, so multiproc.Main returns and
-// main comes here. The parent passes its end of a socketpair as fd 3.
-const childFD = 3
+// main comes here. The parent passes its end of a socketpair as fd 3 and, to the
+// ring children, the memfd of a pair of rings as fd 4.
+const (
+	childFD = 3
+	ringFD  = 4
+)
 
 // runLimitsChild serves one child mode until the parent closes its end.
 func runLimitsChild(mode string) error {
@@ -26,6 +30,10 @@ func runLimitsChild(mode string) error {
 		return echoConn(os.NewFile(childFD, "socketpair"))
 	case "sink":
 		return sink(childFD)
+	case "echo-ring":
+		return echoRing()
+	case "sink-ring":
+		return sinkRing()
 	case "ready":
 		return ready()
 	}

@@ -107,6 +107,7 @@ func measureLimits(sel selection, sz sizes, res *results) {
 		}
 		res.limits[id] = s
 	}
+	run("limit.pingpong_ring", func() (*Summary, error) { return measurePingPongRing(sz.reps, sz.pingPongs) })
 	run("limit.pingpong_raw", func() (*Summary, error) { return measurePingPongRaw(sz.reps, sz.pingPongs) })
 	run("limit.pingpong_conn", func() (*Summary, error) { return measurePingPongConn(sz.reps, sz.pingPongs) })
 	// One spawn measurement gives the start time and the children's memory.
@@ -125,6 +126,7 @@ func measureLimits(sel selection, sz sizes, res *results) {
 	}
 	run("limit.memcpy", func() (*Summary, error) { return measureMemcpy(sz.reps, sz.memcpys), nil })
 	run("limit.stream", func() (*Summary, error) { return measureStream(sz.reps, sz.streamSize) })
+	run("limit.stream_ring", func() (*Summary, error) { return measureStreamRing(sz.reps, sz.streamSize) })
 	if sel.limit("limit.goroutine_stream") || sel.limit("limit.goroutine_roundtrip") {
 		progress("limit.goroutine_stream, limit.goroutine_roundtrip")
 		stream, trip := measureGoroutinePool(sz.reps, sz.tasks, sz.applyCalls*10)

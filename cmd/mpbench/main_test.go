@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/multiproc/multiproc"
 	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
 )
 
 // TestMain lets the test binary be every child mpbench starts: a multiproc worker
@@ -86,12 +88,13 @@ func TestTable(t *testing.T) {
 	res.set("apply", implMultiproc, summarize([]float64{20, 22, 25}))
 	res.set("apply", implPool, summarize([]float64{246, 300, 291}))
 	res.set("apply", implPPE, failed(fmt.Errorf("boom")))
-	res.limits["limit.pingpong_raw"] = summarize([]float64{10, 11, 12})
+	res.limits["limit.pingpong_ring"] = summarize([]float64{10, 11, 12})
+	res.limits["limit.pingpong_raw"] = summarize([]float64{30, 31, 32})
 	var out bytes.Buffer
 	sel := selection{only: regexp.MustCompile("^apply$")}
 	printTable(&out, header{goVersion: "go", python: "3.11", reps: 3, cpus: 2}, sel, res)
 	for _, want := range []string{"22.0 (20.0–25.0)", "291 (246–300)", "0.076x", "2.00x", "error (see notes)",
-		"apply ppe: boom", "ping-pong, socketpair, raw syscalls"} {
+		"apply ppe: boom", "ping-pong, shared-memory ring (the library's transport)", "ping-pong, socketpair, raw syscalls"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, out.String())
 		}
@@ -122,8 +125,12 @@ func TestLimits(t *testing.T) {
 	positive(t, "ping-pong raw", s, err)
 	s, err = measurePingPongConn(1, 50)
 	positive(t, "ping-pong conn", s, err)
+	s, err = measurePingPongRing(1, 50)
+	positive(t, "ping-pong ring", s, err)
 	s, err = measureStream(1, 4*mib)
 	positive(t, "stream", s, err)
+	s, err = measureStreamRing(1, 4*mib)
+	positive(t, "stream ring", s, err)
 	start, mem, err := measureSpawn(1)
 	positive(t, "spawn", start, err)
 	positive(t, "child rss", mem.rss, nil)
@@ -136,6 +143,88 @@ func TestLimits(t *testing.T) {
 	stream, trip := measureGoroutinePool(1, 1000, 100)
 	positive(t, "goroutine stream", stream, nil)
 	positive(t, "goroutine round trip", trip, nil)
+}
+
+// TestRingChildEnds: a ring child exits when the parent hangs up its socket (as when
+// the parent dies) or closes the rings, and the parent's reads end when the child dies.
+func TestRingChildEnds(t *testing.T) {
+	for _, how := range []string{"socket closed", "rings closed", "child killed"} {
+		t.Run(how, func(t *testing.T) {
+			c, err := startRingChild("echo-ring")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.close()
+			msg := make([]byte, pingSize)
+			if _, err := c.rings.Write(msg); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.ReadFull(c.rings, msg); err != nil {
+				t.Fatal(err)
+			}
+			switch how {
+			case "socket closed":
+				unix.Close(c.fd)
+				c.fd = -1
+			case "rings closed":
+				c.rings.Close()
+			case "child killed":
+				c.cmd.Process.Kill()
+				done := make(chan error, 1)
+				go func() {
+					c.rings.Write(msg)
+					_, err := io.ReadFull(c.rings, msg)
+					done <- c.check(err)
+				}()
+				select {
+				case err := <-done:
+					if err == nil || !strings.Contains(err.Error(), "killed") {
+						t.Errorf("a read from a killed child: %v, want an error that says it was killed", err)
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatal("a read from a killed child did not end")
+				}
+			}
+			select {
+			case <-c.exited:
+				if how != "child killed" && c.waitErr != nil {
+					t.Errorf("child: %v", c.waitErr)
+				}
+			case <-time.After(10 * time.Second):
+				c.cmd.Process.Kill()
+				t.Fatal("the child did not exit")
+			}
+		})
+	}
+}
+
+// TestLimitIDs: every row is held against a limit that exists, and -only selects
+// a row's own limit with it, not the others.
+func TestLimitIDs(t *testing.T) {
+	known := map[string]bool{}
+	for _, m := range limitRows {
+		if known[m.id] {
+			t.Errorf("limit %s twice", m.id)
+		}
+		known[m.id] = true
+	}
+	for _, m := range rows {
+		if m.limit != "" && !known[m.limit] {
+			t.Errorf("row %s is held against %s, which is not a limit", m.id, m.limit)
+		}
+	}
+	for only, want := range map[string]map[string]bool{
+		"^apply$": {"limit.pingpong_ring": true, "limit.pingpong_raw": false, "limit.stream_ring": false},
+		"^bytes$": {"limit.stream": true, "limit.stream_ring": false, "limit.pingpong_ring": false},
+		"ring":    {"limit.pingpong_ring": true, "limit.stream_ring": true, "limit.stream": false},
+	} {
+		sel := selection{only: regexp.MustCompile(only)}
+		for id, w := range want {
+			if got := sel.limit(id); got != w {
+				t.Errorf("-only %s: measures %s %v, want %v", only, id, got, w)
+			}
+		}
+	}
 }
 
 // tinySizes keeps the multiproc and Python smoke tests to a few seconds.
@@ -270,9 +359,12 @@ func TestJSON(t *testing.T) {
 	res := newResults()
 	res.set("uss", implMultiproc, summarize([]float64{1.2}))
 	res.limits["limit.child_uss"] = summarize([]float64{1.1})
+	res.set("apply", implMultiproc, summarize([]float64{25}))
+	res.limits["limit.pingpong_ring"] = summarize([]float64{2})
+	res.limits["limit.pingpong_raw"] = summarize([]float64{20})
 	path := filepath.Join(t.TempDir(), "run.json")
-	sel := selection{only: regexp.MustCompile("^uss$")}
-	if err := writeJSON(path, header{goVersion: "go", reps: 1, cpus: 2}, sel, "^uss$", res); err != nil {
+	sel := selection{only: regexp.MustCompile("^(uss|apply)$")}
+	if err := writeJSON(path, header{goVersion: "go", reps: 1, cpus: 2}, sel, "^(uss|apply)$", res); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(path)
@@ -283,11 +375,17 @@ func TestJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &rep); err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Metrics) != 1 || rep.Metrics[0].ID != "uss" || rep.Metrics[0].LimitID != "limit.child_uss" ||
-		rep.Metrics[0].Multiproc.Median != 1.2 || rep.Metrics[0].Limit.Median != 1.1 {
+	if len(rep.Metrics) != 2 || rep.Metrics[0].ID != "apply" || rep.Metrics[0].LimitID != "limit.pingpong_ring" ||
+		rep.Metrics[0].Limit.Median != 2 ||
+		rep.Metrics[1].ID != "uss" || rep.Metrics[1].LimitID != "limit.child_uss" ||
+		rep.Metrics[1].Multiproc.Median != 1.2 || rep.Metrics[1].Limit.Median != 1.1 {
 		t.Errorf("metrics: %s", b)
 	}
-	if len(rep.Limits) != 1 || rep.Limits[0].ID != "limit.child_uss" {
-		t.Errorf("limits: %s", b)
+	var ids []string
+	for _, l := range rep.Limits {
+		ids = append(ids, l.ID)
+	}
+	if strings.Join(ids, " ") != "limit.pingpong_ring limit.pingpong_raw limit.child_uss" {
+		t.Errorf("limits %v: %s", ids, b)
 	}
 }
