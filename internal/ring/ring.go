@@ -89,6 +89,14 @@ type Reader struct {
 // Writer is the writing side of a ring. One goroutine at a time may write.
 type Writer struct{ ring }
 
+// piece is the most bytes copied before they are published: a reader starts on a large
+// write, and a writer refills the room a large read makes, while the rest is copied.
+const piece = 32 << 10
+
+// pollYield is how many polls of an empty ring go between yields of the CPU to other
+// goroutines (and looks at the clock): a few microseconds.
+const pollYield = 64
+
 // sleepMax bounds a single sleep, in case a wake-up were lost.
 const sleepMax = time.Second
 
@@ -129,9 +137,16 @@ func (r *Reader) Read(p []byte) (int, error) {
 			}
 		}
 		if polling {
-			// The clock is read every few polls: a poll costs less than reading it.
-			if spins%16 != 0 || time.Now().Before(until) {
-				runtime.Gosched() // a goroutine this one made ready runs first
+			// Most polls are a load of the writer's count. Every pollYield polls, and at the
+			// first, the clock is read and other goroutines get the CPU: a goroutine this one
+			// made ready (a caller whose result it delivered) runs first. Yielding at every
+			// poll would make each poll a trip through the scheduler's locks, and wake idle
+			// threads to take the goroutine that yields.
+			if spins%pollYield != 0 {
+				continue
+			}
+			if time.Now().Before(until) {
+				runtime.Gosched()
 				continue
 			}
 			polling = false
@@ -148,7 +163,9 @@ func (r *Reader) take(p []byte) int {
 	if avail == 0 {
 		return 0
 	}
-	n := int(min(uint64(len(p)), avail))
+	// A large read is published a piece at a time, so that a writer waiting for room goes
+	// on while the rest is copied.
+	n := int(min(uint64(len(p)), avail, piece))
 	off := t & r.mask
 	c := copy(p[:n], r.data[off:])
 	if c < n {
@@ -193,7 +210,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 			w.waitRoom(head)
 			continue
 		}
-		n := int(min(free, uint64(len(p)-done)))
+		n := int(min(free, uint64(len(p)-done), piece)) // published a piece at a time, as take
 		off := head & w.mask
 		c := copy(w.data[off:], p[done:done+n])
 		if c < n {
@@ -215,7 +232,10 @@ func (w *Writer) waitRoom(head uint64) {
 	}
 	until := time.Now().Add(writerPoll)
 	for spins := 1; full(); spins++ {
-		if spins%16 == 0 && time.Now().After(until) {
+		if spins%pollYield != 0 {
+			continue
+		}
+		if time.Now().After(until) {
 			w.h.writerWaits.Store(1)
 			if full() {
 				futexWait(&w.h.writerWaits, 1, sleepMax)
