@@ -70,6 +70,12 @@ type server struct {
 	r         *wire.Reader             // the reader's
 	dec       *wire.Decoder            // the reader's
 
+	// handoff fires handOff when a batch runs long; handed says it did, and stopFlush ends
+	// the flusher it started. They belong to the runner.
+	handoff   *time.Timer
+	handed    atomic.Bool
+	stopFlush chan struct{}
+
 	mu      sync.Mutex
 	pending map[uint64]*queued // queued or running, by id, for Cancel
 	queue   []*queued          // decoded, waiting for the runner
@@ -96,6 +102,8 @@ func Attempt(ctx context.Context) int {
 func Serve(cfg Config) {
 	s := &server{cfg: cfg, enc: wire.NewEncoder(), pending: make(map[uint64]*queued),
 		dec: wire.NewDecoder()}
+	s.handoff = time.AfterFunc(time.Hour, s.handOff)
+	s.handoff.Stop()
 	go exitWithParent(cfg.Conn)
 	cfg.Rings.Reader.Waiter = &idleWaiter{s: s}
 	s.r = wire.NewReader(&cfg.Rings.Reader, 0)
@@ -180,14 +188,11 @@ func (s *server) read() {
 // runAsReader runs q and what gets queued behind it. It reports whether its goroutine still
 // holds the reader's role: a batch that runs past handoffAfter hands it to a new goroutine.
 func (s *server) runAsReader(q *queued) bool {
-	var handed atomic.Bool
-	stop := make(chan struct{})
-	defer close(stop)
-	t := time.AfterFunc(handoffAfter, func() {
-		handed.Store(true)
-		go s.read()
-		go s.flushWhileRunning(stop)
-	})
+	// One timer serves every batch (one runner at a time): arming it costs no allocation.
+	s.handed.Store(false)
+	s.handoff.Reset(handoffAfter)
+	t := s.handoff
+	handed := &s.handed
 	for {
 		s.run(q)
 		s.mu.Lock()
@@ -214,6 +219,7 @@ func (s *server) runAsReader(q *queued) bool {
 			s.mu.Unlock()
 			continue
 		}
+		close(s.stopFlush) // before the next runner may arm the timer again
 		s.running = false
 		exiting := s.exiting
 		s.mu.Unlock()
@@ -222,6 +228,15 @@ func (s *server) runAsReader(q *queued) bool {
 		}
 		return false
 	}
+}
+
+// handOff gives the reader's role to a new goroutine, and starts the flusher, when a batch has
+// run for handoffAfter. The runner closes stopFlush when it is done.
+func (s *server) handOff() {
+	s.stopFlush = make(chan struct{})
+	s.handed.Store(true)
+	go s.read()
+	go s.flushWhileRunning(s.stopFlush)
 }
 
 // popLocked takes the next queued batch, or returns nil. s.mu is held.
