@@ -30,8 +30,9 @@
 // Workers are re-executions of the running binary (/proc/self/exe), recognised by their
 // environment: Main, the first statement of main, serves tasks there instead of running the
 // program. Functions are found by the name they were registered under, so they must be
-// registered before Main runs (at package level). Inputs and outputs travel over a unix socket
-// encoded with encoding/gob, so only exported fields travel; a type that cannot travel (a func
+// registered before Main runs (at package level). Inputs and outputs travel through memory
+// shared with the worker (a ring each way), encoded with encoding/gob, so only exported fields
+// travel; a type that cannot travel (a func
 // or chan field, say) is an error naming it when the Func is first used. []byte, numbers,
 // bools, strings and slices of numbers travel raw, without gob. Values are encoded when they
 // are sent, and large ones are written from where they are: do not change an input until its
@@ -64,14 +65,15 @@
 // Workers run in process groups of their own: the terminal's Ctrl-C reaches only the parent,
 // which decides (signal.NotifyContext cancelling a Map, say). Workers never outlive the parent:
 // each gets SIGKILL when the parent dies (Pdeathsig, set from a thread that never exits) and
-// exits when its control socket closes. Killing a worker kills its process group, so processes
+// exits when its control socket (which carries nothing else) closes. Killing a worker kills its process group, so processes
 // its task started die with it.
 //
 // # Cost
 //
 // Pools, Processes, Funcs and Futures are safe for concurrent use. Starting a worker costs a
 // fork and exec of the binary and the start of a Go runtime (about 10ms on a small VM). A task
-// costs a round trip over a unix socket (tens of microseconds); quick tasks travel many to a
-// message, so Map moves millions of small inputs a second. See docs/PERFORMANCE.md in the
+// costs a round trip through shared memory: a few microseconds while both sides are awake,
+// and a wake-up of a sleeping thread (tens of microseconds on a VM) when one side was idle.
+// Quick tasks travel many to a message, so Map moves millions of small inputs a second. See docs/PERFORMANCE.md in the
 // repository for measured figures and the command that measures them.
 package multiproc
