@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/multiproc/multiproc/internal/footprint"
 	"github.com/multiproc/multiproc/internal/memlimit"
 	"github.com/multiproc/multiproc/internal/ring"
 	"github.com/multiproc/multiproc/internal/spawn"
@@ -52,6 +53,9 @@ func Main() {
 		fmt.Fprintln(os.Stderr, "multiproc:", err)
 		os.Exit(3)
 	}
+	// Start-up is over: drop the pages of code and read-only data it alone used (they are
+	// shared with the parent; the ones tasks use come back at a minor fault each).
+	footprint.Trim()
 	worker.Serve(worker.Config{
 		Conn:     os.NewFile(spawn.ConnFD, "multiproc-conn"),
 		Rings:    rings,
