@@ -30,6 +30,8 @@ func runLimitsChild(mode string) error {
 		return echoConn(os.NewFile(childFD, "socketpair"))
 	case "sink":
 		return sink(childFD)
+	case "burn":
+		return burnChild(childFD)
 	case "echo-ring":
 		return echoRing()
 	case "sink-ring":

@@ -137,6 +137,7 @@ func measureLimits(sel selection, sz sizes, res *results) {
 			res.limits["limit.goroutine_roundtrip"] = trip
 		}
 	}
+	run("limit.cpu_pair", func() (*Summary, error) { return measureCPUPair(sz.reps, sz) })
 	run("limit.cores", func() (*Summary, error) {
 		s := summarize([]float64{float64(runtime.NumCPU())})
 		s.Note = "runtime.NumCPU()"

@@ -131,6 +131,8 @@ func TestLimits(t *testing.T) {
 	positive(t, "stream", s, err)
 	s, err = measureStreamRing(1, 4*mib)
 	positive(t, "stream ring", s, err)
+	s, err = measureCPUPair(1, tinySizes())
+	positive(t, "cpu pair", s, err)
 	start, mem, err := measureSpawn(1)
 	positive(t, "spawn", start, err)
 	positive(t, "child rss", mem.rss, nil)
@@ -214,9 +216,10 @@ func TestLimitIDs(t *testing.T) {
 		}
 	}
 	for only, want := range map[string]map[string]bool{
-		"^apply$": {"limit.pingpong_ring": true, "limit.pingpong_raw": false, "limit.stream_ring": false},
-		"^bytes$": {"limit.stream": true, "limit.stream_ring": false, "limit.pingpong_ring": false},
-		"ring":    {"limit.pingpong_ring": true, "limit.stream_ring": true, "limit.stream": false},
+		"^apply$":       {"limit.pingpong_ring": true, "limit.pingpong_raw": false, "limit.stream_ring": false},
+		"^bytes$":       {"limit.stream": true, "limit.stream_ring": false, "limit.pingpong_ring": false},
+		"ring":          {"limit.pingpong_ring": true, "limit.stream_ring": true, "limit.stream": false},
+		"^cpu_speedup$": {"limit.cpu_pair": true, "limit.cores": false},
 	} {
 		sel := selection{only: regexp.MustCompile(only)}
 		for id, w := range want {

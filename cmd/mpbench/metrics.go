@@ -29,7 +29,7 @@ var rows = []metric{
 	{"map_auto", "Map, automatic chunk size", "tasks/s", false, "limit.goroutine_stream"},
 	{"imap_unordered_chunk1", "ImapUnordered, ChunkSize(1)", "tasks/s", false, "limit.goroutine_stream"},
 	{"bytes", "identity Map, 8 MiB []byte, both ways", "GB/s", false, "limit.stream"},
-	{"cpu_speedup", "CPU-bound speedup, 50 ms tasks", "x", false, "limit.cores"},
+	{"cpu_speedup", "CPU-bound speedup, 50 ms tasks", "x", false, "limit.cpu_pair"},
 	{"rss", "idle worker RSS", "MiB", true, "limit.child_rss"},
 	{"uss", "idle worker USS: its private pages", "MiB", true, "limit.child_uss"},
 	{"uss_pss", "idle worker PSS: shared pages split", "MiB", true, "limit.child_pss"},
@@ -51,6 +51,7 @@ var limitRows = []metric{
 	{id: "limit.stream_ring", title: "shared-memory ring stream to a child", unit: "GB/s"},
 	{id: "limit.goroutine_stream", title: "goroutine pool, streaming", unit: "tasks/s"},
 	{id: "limit.goroutine_roundtrip", title: "goroutine pool, round trip", unit: "µs", lowerBetter: true},
+	{id: "limit.cpu_pair", title: "same busy tasks, 2 bare processes", unit: "x"},
 	{id: "limit.cores", title: "CPU cores (ideal speedup)", unit: "x"},
 }
 
