@@ -29,10 +29,15 @@ func (v *plainView) write(done, total int64, elapsed time.Duration, final bool) 
 	v.w.Write(v.buf) // a report that cannot be written must not fail the work
 }
 
-// appendLine formats "12345/100000 tasks (12.3%) 4567/s ETA 20s", with "in 21.9s" in place of
-// the ETA on the final line, and without the total, the percentage and the ETA when the total
-// is unknown.
+// appendLine formats a line of appendStatus, ended by a newline.
 func appendLine(b []byte, unit string, done, total int64, elapsed time.Duration, final bool) []byte {
+	return append(appendStatus(b, unit, done, total, elapsed, final), '\n')
+}
+
+// appendStatus formats "12345/100000 tasks (12.3%) 4567/s ETA 20s", with "in 21.9s" in place
+// of the ETA once final, and without the total, the percentage and the ETA when the total is
+// unknown. The plain lines and the terminal bar both say it.
+func appendStatus(b []byte, unit string, done, total int64, elapsed time.Duration, final bool) []byte {
 	b = strconv.AppendInt(b, done, 10)
 	if total >= 0 {
 		b = append(b, '/')
@@ -62,7 +67,7 @@ func appendLine(b []byte, unit string, done, total int64, elapsed time.Duration,
 	case total >= 0:
 		b = append(b, " ETA 0s"...) // all done, the final line not written yet
 	}
-	return append(b, '\n')
+	return b
 }
 
 // appendRate writes a rate with a precision that suits its size: "4567", "12.5", "0.25".

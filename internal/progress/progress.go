@@ -1,20 +1,25 @@
 // Package progress reports the progress of a stream of tasks (Map, Imap, ImapUnordered) on an
 // io.Writer.
 //
-// On a terminal it draws a live bar with the count, the rate and the time left, with
-// github.com/schollz/progressbar; on anything else (a file, a pipe, a log collector) it writes
-// a plain line every few seconds and a last one when the work is finished:
+// On anything but a terminal (a file, a pipe, a log collector) it writes a plain line every few
+// seconds and a last one when the work is finished:
 //
 //	12345/100000 tasks (12.3%) 4567/s ETA 20s
 //	100000/100000 tasks (100.0%) 4571/s in 21.9s
 //
-// With an unknown total (total < 0) the lines show the count and the rate only.
+// With an unknown total (total < 0) the lines show the count and the rate only. On a terminal
+// it draws, with github.com/vbauerster/mpb, a live bar before the same text, redrawn in place
+// and fitted to the terminal's width, with a spinner in place of the bar while the total is
+// unknown; Finish leaves the last frame on its own line:
+//
+//	[==>-------------------------] 12345/100000 tasks (12.3%) 4567/s ETA 20s
 //
 // # Cost
 //
-// Add is one atomic add: call it for every finished task from any goroutine. Drawing happens on
-// one goroutine of the Bar's own, at most every 100ms on a terminal and every 5s otherwise, so
-// the Writer is never written from two goroutines and never on the caller's hot path.
+// Add is one atomic add: call it for every finished task from any goroutine. Drawing is paced
+// by one goroutine of the Bar's own, at most every 100ms on a terminal and every 5s otherwise
+// (on a terminal mpb draws on its goroutines when that one asks, one frame at a time), so the
+// Writer is never written from two goroutines at once and never on the caller's hot path.
 //
 // # Integration
 //
