@@ -56,8 +56,13 @@ func Main() {
 	// Start-up is over: drop the pages of code and read-only data it alone used (they are
 	// shared with the parent; the ones tasks use come back at a minor fault each).
 	footprint.Trim()
+	conn, err := spawn.OpenConn()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(3)
+	}
 	worker.Serve(worker.Config{
-		Conn:     os.NewFile(spawn.ConnFD, "multiproc-conn"),
+		Conn:     conn,
 		Rings:    rings,
 		Status:   wire.NewStatus(page),
 		Identity: spawn.Identity(),

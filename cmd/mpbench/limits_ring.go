@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/multiproc/multiproc/internal/ring"
@@ -14,7 +15,7 @@ import (
 // The machine's limits over the library's own transport: a pair of shared-memory
 // rings (internal/ring) between the parent and a re-executed child, each as large as
 // the pair the library gives a worker, read the way the library reads them when a
-// message is due: poll for a while, then sleep on a futex.
+// message is due: poll for a while, then sleep until woken.
 
 const (
 	ringSize = 256 << 10              // bytes each way, as internal/spawn's ringSize
@@ -35,6 +36,7 @@ func (pollWaiter) Polled(bool)           {}
 type ringChild struct {
 	*limitChild
 	rings   *ring.Conn
+	bell    *os.File      // the socketpair: wake-ups, and its end ends the child
 	exited  chan struct{} // closed once the child is reaped
 	waitErr error         // the child's exit, once exited is closed
 }
@@ -51,7 +53,16 @@ func startRingChild(mode string) (*ringChild, error) {
 		return nil, err
 	}
 	rings.Reader.Waiter = pollWaiter(ringPoll)
-	c := &ringChild{limitChild: lc, rings: rings, exited: make(chan struct{})}
+	// The socketpair carries the rings' wake-ups, through the runtime's poller.
+	if err := unix.SetNonblock(lc.fd, true); err != nil {
+		rings.Close()
+		lc.close()
+		return nil, err
+	}
+	bell := os.NewFile(uintptr(lc.fd), "bell")
+	lc.fd = -1
+	rings.Listen(bell, nil)
+	c := &ringChild{limitChild: lc, rings: rings, bell: bell, exited: make(chan struct{})}
 	go func() {
 		c.waitErr = c.cmd.Wait()
 		close(c.exited)
@@ -64,6 +75,7 @@ func startRingChild(mode string) (*ringChild, error) {
 // until it is reaped.
 func (c *ringChild) close() error {
 	c.rings.Close()
+	c.bell.Close()
 	if c.fd >= 0 {
 		unix.Close(c.fd)
 		c.fd = -1
@@ -113,7 +125,7 @@ func measurePingPongRing(reps, n int) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.Note = fmt.Sprintf("%d-byte messages, %d KiB rings; both readers poll %v, then sleep on a futex",
+	s.Note = fmt.Sprintf("%d-byte messages, %d KiB rings; both readers poll %v, then sleep until woken",
 		pingSize, ringSize>>10, ringPoll)
 	return s, nil
 }
@@ -152,19 +164,10 @@ func openRings() (*ring.Conn, error) {
 	}
 	unix.Close(ringFD) // the mapping stays
 	rings.Reader.Waiter = pollWaiter(ringPoll)
-	go func() {
-		var b [64]byte
-		for {
-			n, err := unix.Read(childFD, b[:])
-			if err == unix.EINTR {
-				continue
-			}
-			if err != nil || n == 0 {
-				break
-			}
-		}
-		rings.Close()
-	}()
+	if err := unix.SetNonblock(childFD, true); err != nil {
+		return nil, err
+	}
+	rings.Listen(os.NewFile(childFD, "bell"), rings.Close)
 	return rings, nil
 }
 

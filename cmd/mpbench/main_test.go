@@ -16,7 +16,6 @@ import (
 
 	"github.com/multiproc/multiproc"
 	"go.uber.org/goleak"
-	"golang.org/x/sys/unix"
 )
 
 // TestMain lets the test binary be every child mpbench starts: a multiproc worker
@@ -166,8 +165,7 @@ func TestRingChildEnds(t *testing.T) {
 			}
 			switch how {
 			case "socket closed":
-				unix.Close(c.fd)
-				c.fd = -1
+				c.bell.Close()
 			case "rings closed":
 				c.rings.Close()
 			case "child killed":

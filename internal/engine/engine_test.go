@@ -26,9 +26,13 @@ func TestMain(m *testing.M) {
 		if err != nil {
 			os.Exit(3)
 		}
+		conn, err := spawn.OpenConn()
+		if err != nil {
+			os.Exit(3)
+		}
 		missing := errors.New("not registered")
 		workerloop.Serve(workerloop.Config{
-			Conn:          os.NewFile(spawn.ConnFD, "conn"),
+			Conn:          conn,
 			Rings:         rings,
 			Status:        wire.NewStatus(page),
 			Identity:      spawn.Identity(),

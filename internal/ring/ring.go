@@ -4,9 +4,17 @@
 // A message over a socket costs a system call on each side, several microseconds on a VM, and
 // the wake-up of a sleeping reader tens of microseconds more. Through a ring, a reader that is
 // polling sees a message in well under a microsecond, and neither side enters the kernel while
-// the other is awake. A side that has nothing to do sleeps on a futex in the shared memory, and
+// the other is awake. A side that has nothing to do sleeps, and
 // the other side wakes it only when it is known to sleep: polling and sleeping are the
 // reader's choice (see Waiter), so that an idle process costs no CPU.
+//
+// A sleeper is woken through a socket the two processes share (see Listen): the waker writes
+// a byte, and the sleeper's listening goroutine, parked in the runtime's poller, passes the
+// wake-up on over a channel. Sleeping that way holds no thread. A futex in the shared memory
+// would wake faster, but a goroutine asleep in a system call holds its thread and its P, and
+// the runtime's monitor, taking the P back, goes on waking every 20 µs for a while: on a
+// machine whose CPUs all run tasks, each of those wake-ups takes a CPU from a task (CPU-bound
+// work ran 10% slower that way).
 //
 // The memory is a memfd mapped by both processes: it has no name in the filesystem, so nothing
 // is left behind whatever happens to either of them. Neither side can tell when the other has
@@ -21,6 +29,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -39,13 +48,43 @@ type header struct {
 	_    [56]byte
 	tail atomic.Uint64 // bytes read; the reader's
 	_    [56]byte
-	// readerWaits is 1 while the reader sleeps or is about to: a futex word. The writer
-	// clears it and wakes the reader after publishing bytes.
+	// readerWaits is 1 while the reader sleeps or is about to. The writer clears it and
+	// wakes the reader after publishing bytes.
 	readerWaits atomic.Uint32
 	_           [60]byte
 	// writerWaits is the same for a writer waiting for room.
 	writerWaits atomic.Uint32
 	closed      atomic.Uint32 // 1 once either side has closed
+}
+
+// The bytes a wake-up sends over the socket.
+const (
+	bellData = 'd' // the sleeping reader has bytes to read
+	bellRoom = 'r' // the waiting writer has room
+)
+
+// bells is one process's side of the wake-ups of a Conn.
+type bells struct {
+	sock *os.File      // to the other process; its bytes are wake-ups
+	data chan struct{} // this side's reader waits here
+	room chan struct{} // this side's writer waits here
+	done chan struct{} // closed by Close
+}
+
+// ring wakes the other process's reader (bellData) or writer (bellRoom). A failed write
+// means the other process is gone, which its reaper learns otherwise.
+func (b *bells) ring(what byte) {
+	if b.sock != nil {
+		b.sock.Write([]byte{what})
+	}
+}
+
+// notify passes a wake-up on without waiting: one pending is as good as many.
+func notify(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
 }
 
 // headerSpace is the room the header takes: a page, so the data is page aligned.
@@ -56,6 +95,9 @@ type ring struct {
 	h    *header
 	data []byte
 	mask uint64
+	b    *bells // this process's wake-ups, shared by the Reader and the Writer
+	// timer bounds a sleep (see sleepMax); made once, so that sleeping allocates nothing.
+	timer *time.Timer
 	// ioSync orders, for the race detector, what a process did before it wrote against what
 	// it does after it reads: a reply read from one ring was caused by a message written to
 	// the other, through another process the detector cannot see (the syscall package does
@@ -63,8 +105,11 @@ type ring struct {
 	ioSync *atomic.Uint64
 }
 
-func (r *ring) init(mem []byte, ioSync *atomic.Uint64) {
+func (r *ring) init(mem []byte, b *bells, ioSync *atomic.Uint64) {
 	r.h = (*header)(unsafe.Pointer(&mem[0]))
+	r.b = b
+	r.timer = time.NewTimer(sleepMax)
+	r.timer.Stop()
 	r.data = mem[headerSpace:]
 	r.mask = uint64(len(r.data) - 1)
 	r.ioSync = ioSync
@@ -96,9 +141,6 @@ const piece = 32 << 10
 // pollYield is how many polls of an empty ring go between yields of the CPU to other
 // goroutines (and looks at the clock): a few microseconds.
 const pollYield = 64
-
-// sleepMax bounds a single sleep, in case a wake-up were lost.
-const sleepMax = time.Second
 
 // Read copies what is in the ring into p, waiting until there is something. After Close it
 // returns what was written before and then io.EOF.
@@ -171,25 +213,37 @@ func (r *Reader) take(p []byte) int {
 	if c < n {
 		copy(p[c:n], r.data)
 	}
-	r.h.tail.Store(t + uint64(n))
+	r.h.tail.Swap(t + uint64(n)) // a full barrier before the load below (see sleep)
 	r.ioSync.Load()
 	if r.h.writerWaits.Load() != 0 && r.h.writerWaits.CompareAndSwap(1, 0) {
-		futexWake(&r.h.writerWaits)
+		r.b.ring(bellRoom)
 	}
 	return n
 }
 
 // sleep waits until the writer publishes bytes or the ring is closed. The store of
 // readerWaits and the load of head, against the writer's store of head and load of
-// readerWaits, are ordered (Go's atomics are sequentially consistent): either the reader sees
-// the bytes, or the writer sees the reader waiting and wakes it.
+// readerWaits, are ordered: either the reader sees the bytes, or the writer sees the reader
+// waiting and wakes it. The stores are swaps, full barriers whatever the build (a plain
+// atomic store is not one under the race detector). A sleep still ends after sleepMax, so
+// that a wake-up lost by some bug would cost time, never a hang.
 func (r *Reader) sleep() {
-	r.h.readerWaits.Store(1)
+	r.h.readerWaits.Swap(1)
 	if r.h.head.Load() == r.h.tail.Load() && r.h.closed.Load() == 0 {
-		futexWait(&r.h.readerWaits, 1, sleepMax)
+		r.timer.Reset(sleepMax)
+		select {
+		case <-r.b.data:
+		case <-r.b.done:
+		case <-r.timer.C:
+		}
+		r.timer.Stop()
 	}
 	r.h.readerWaits.Store(0)
 }
+
+// sleepMax bounds a sleep: a wake-up is never lost by design, but a bug that lost one would
+// then cost this much, not a hang.
+const sleepMax = time.Second
 
 // writerPoll is how long a writer polls for room before it sleeps: a reader that is awake
 // makes room within microseconds.
@@ -216,9 +270,9 @@ func (w *Writer) Write(p []byte) (int, error) {
 		if c < n {
 			copy(w.data, p[done+c:done+n])
 		}
-		w.h.head.Store(head + uint64(n))
+		w.h.head.Swap(head + uint64(n)) // a full barrier before the load below (see sleep)
 		if w.h.readerWaits.Load() != 0 && w.h.readerWaits.CompareAndSwap(1, 0) {
-			futexWake(&w.h.readerWaits)
+			w.b.ring(bellData)
 		}
 		done += n
 	}
@@ -236,9 +290,15 @@ func (w *Writer) waitRoom(head uint64) {
 			continue
 		}
 		if time.Now().After(until) {
-			w.h.writerWaits.Store(1)
+			w.h.writerWaits.Swap(1)
 			if full() {
-				futexWait(&w.h.writerWaits, 1, sleepMax)
+				w.timer.Reset(sleepMax)
+				select {
+				case <-w.b.room:
+				case <-w.b.done:
+				case <-w.timer.C:
+				}
+				w.timer.Stop()
 			}
 			w.h.writerWaits.Store(0)
 			return
@@ -251,26 +311,56 @@ func (w *Writer) waitRoom(head uint64) {
 type Conn struct {
 	Reader
 	Writer
-	in, out *header
+	in, out   *header
+	bells     bells
+	closeOnce sync.Once
+}
+
+// Listen takes wake-ups from the other process on sock, a stream socket (non-blocking, so
+// that the runtime's poller waits on it) whose other end the other process passes to its
+// own Listen. Call it before the first Read or Write. When sock reaches its end or fails,
+// the listening goroutine calls onEnd, if set, and ends; closing sock ends it too.
+func (c *Conn) Listen(sock *os.File, onEnd func()) {
+	c.bells.sock = sock
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			n, err := sock.Read(buf)
+			for _, what := range buf[:n] {
+				switch what {
+				case bellData:
+					notify(c.bells.data)
+				case bellRoom:
+					notify(c.bells.room)
+				}
+			}
+			if err != nil {
+				if onEnd != nil {
+					onEnd()
+				}
+				return
+			}
+		}
+	}()
 }
 
 // Close closes both rings and wakes whoever waits on them, on both sides. Bytes already
 // written can still be read.
 func (c *Conn) Close() {
-	for _, h := range []*header{c.in, c.out} {
-		h.closed.Store(1)
-		// Cleared before the wake, so that a side about to sleep does not (its futex wait
-		// finds the word changed) even if the wake comes before it sleeps.
-		h.readerWaits.Store(0)
-		futexWakeAll(&h.readerWaits)
-		h.writerWaits.Store(0)
-		futexWakeAll(&h.writerWaits)
-	}
+	c.closeOnce.Do(func() {
+		c.in.closed.Store(1)
+		c.out.closed.Store(1)
+		close(c.bells.done)
+		// The other side's sleepers look again, and find the rings closed.
+		c.bells.ring(bellData)
+		c.bells.ring(bellRoom)
+	})
 }
 
 // Create makes a pair of rings of size bytes each way (a power of two, at least a page) in a
 // new memfd, and returns the file to give the other process and this process's end, which
 // writes the first ring and reads the second. The file is close-on-exec: pass it explicitly.
+// Both ends must Listen before they read or write.
 func Create(size int) (*os.File, *Conn, error) {
 	if size < headerSpace || size&(size-1) != 0 {
 		return nil, nil, fmt.Errorf("ring: size %d is not a power of two of at least %d", size, headerSpace)
@@ -313,14 +403,15 @@ func mapEnd(fd, side int) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ring: mapping the rings: %w", err)
 	}
-	c := &Conn{}
+	c := &Conn{bells: bells{data: make(chan struct{}, 1), room: make(chan struct{}, 1),
+		done: make(chan struct{})}}
 	first, second := mem[:region], mem[region:]
 	if side == 1 {
 		first, second = second, first
 	}
 	ioSync := new(atomic.Uint64)
-	c.Writer.init(first, ioSync)
-	c.Reader.init(second, ioSync)
+	c.Writer.init(first, &c.bells, ioSync)
+	c.Reader.init(second, &c.bells, ioSync)
 	c.out, c.in = c.Writer.h, c.Reader.h
 	runtime.AddCleanup(c, func(m []byte) { unix.Munmap(m) }, mem)
 	return c, nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
 )
 
 // The test binary re-executed with echoEnv set is a child that echoes its ring back.
@@ -25,12 +26,15 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// echo copies what it reads from the rings at fd 3 back until they close or it reads "bye".
+// echo copies what it reads from the rings at fd 3 back until they close or it reads "bye";
+// its wake-ups come over the socket at fd 4, whose end makes it exit.
 func echo() {
 	c, err := Open(3)
 	if err != nil {
 		os.Exit(2)
 	}
+	unix.SetNonblock(4, true) // exec made it blocking; the poller needs it not to be
+	c.Listen(os.NewFile(4, "bell"), func() { os.Exit(0) })
 	buf := make([]byte, 1<<16)
 	for {
 		n, err := c.Read(buf)
@@ -47,7 +51,7 @@ func echo() {
 }
 
 // pair makes both ends of a pair of rings in this process: two mappings of one memfd, as
-// two processes would have.
+// two processes would have, with a socketpair for their wake-ups.
 func pair(t *testing.T, size int) (a, b *Conn) {
 	t.Helper()
 	f, a, err := Create(size)
@@ -59,7 +63,20 @@ func pair(t *testing.T, size int) (a, b *Conn) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sa, sb := sockets(t)
+	a.Listen(sa, nil)
+	b.Listen(sb, nil)
+	t.Cleanup(func() { sa.Close(); sb.Close() })
 	return a, b
+}
+
+// sockets returns both ends of a non-blocking socketpair.
+func sockets(t testing.TB) (*os.File, *os.File) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return os.NewFile(uintptr(fds[0]), "a"), os.NewFile(uintptr(fds[1]), "b")
 }
 
 func TestCreateRejectsBadSizes(t *testing.T) {
@@ -223,19 +240,23 @@ func TestWaiter(t *testing.T) {
 }
 
 // TestAcrossProcesses echoes messages of many sizes through a child process: the memory is
-// shared for real, and the futexes wake across processes.
+// shared for real, and wake-ups cross between processes.
 func TestAcrossProcesses(t *testing.T) {
 	f, c, err := Create(1 << 16)
 	if err != nil {
 		t.Fatal(err)
 	}
+	mine, theirs := sockets(t)
+	defer mine.Close()
+	c.Listen(mine, nil)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), echoEnv+"=1")
-	cmd.ExtraFiles = []*os.File{f}
+	cmd.ExtraFiles = []*os.File{f, theirs}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
+	theirs.Close()
 	defer cmd.Wait()
 	buf := make([]byte, 1<<20)
 	for _, size := range []int{1, 100, 4096, 65536, 1 << 20} {
@@ -260,13 +281,17 @@ func BenchmarkRoundTrip(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	mine, theirs := sockets(b)
+	defer mine.Close()
+	c.Listen(mine, nil)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), echoEnv+"=1")
-	cmd.ExtraFiles = []*os.File{f}
+	cmd.ExtraFiles = []*os.File{f, theirs}
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
 	f.Close()
+	theirs.Close()
 	c.Reader.Waiter = &countingWaiter{poll: time.Millisecond}
 	msg := make([]byte, 16)
 	b.ResetTimer()

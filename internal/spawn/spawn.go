@@ -162,6 +162,7 @@ func Start(cfg Config) (c *Child, err error) {
 	}
 	unmap = false
 	c.proc, c.Pid = proc, proc.Pid
+	rings.Listen(conn, nil) // ends when reap closes conn
 	go c.reap()
 	return c, nil
 }

@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"os"
 	"time"
 
 	"github.com/multiproc/multiproc/internal/spin"
@@ -33,17 +32,5 @@ func (w *idleWaiter) Polled(hit bool) {
 		w.policy.Hit()
 	} else {
 		w.policy.Miss()
-	}
-}
-
-// exitWithParent exits the process when the control socket reaches end of file: the parent
-// has died or given up on this worker. Nothing is written to the socket; frames travel through
-// the rings, which cannot tell that the other side is gone.
-func exitWithParent(conn *os.File) {
-	buf := make([]byte, 64)
-	for {
-		if _, err := conn.Read(buf); err != nil {
-			os.Exit(0)
-		}
 	}
 }

@@ -70,11 +70,14 @@ type server struct {
 	r         *wire.Reader             // the reader's
 	dec       *wire.Decoder            // the reader's
 
-	// handoff fires handOff when a batch runs long; handed says it did, and stopFlush ends
-	// the flusher it started. They belong to the runner.
-	handoff   *time.Timer
-	handed    atomic.Bool
-	stopFlush chan struct{}
+	// handoff fires handOff when a batch runs long; handed says it did. They belong to the
+	// runner.
+	handoff *time.Timer
+	handed  atomic.Bool
+	// flushTimer runs flushPending when outputs have waited flushEvery; flushArmed says it
+	// is set.
+	flushTimer *time.Timer
+	flushArmed atomic.Bool
 
 	mu      sync.Mutex
 	pending map[uint64]*queued // queued or running, by id, for Cancel
@@ -104,7 +107,10 @@ func Serve(cfg Config) {
 		dec: wire.NewDecoder()}
 	s.handoff = time.AfterFunc(time.Hour, s.handOff)
 	s.handoff.Stop()
-	go exitWithParent(cfg.Conn)
+	s.flushTimer = time.AfterFunc(time.Hour, s.flushPending)
+	s.flushTimer.Stop()
+	// The socket's end means the parent is gone or has given up on this worker: leave at once.
+	cfg.Rings.Listen(cfg.Conn, func() { os.Exit(0) })
 	cfg.Rings.Reader.Waiter = &idleWaiter{s: s}
 	s.r = wire.NewReader(&cfg.Rings.Reader, 0)
 	if err := wire.EncodeHello(s.enc, wire.Hello{Version: wire.Version, Pid: uint32(os.Getpid()),
@@ -219,7 +225,6 @@ func (s *server) runAsReader(q *queued) bool {
 			s.mu.Unlock()
 			continue
 		}
-		close(s.stopFlush) // before the next runner may arm the timer again
 		s.running = false
 		exiting := s.exiting
 		s.mu.Unlock()
@@ -230,13 +235,10 @@ func (s *server) runAsReader(q *queued) bool {
 	}
 }
 
-// handOff gives the reader's role to a new goroutine, and starts the flusher, when a batch has
-// run for handoffAfter. The runner closes stopFlush when it is done.
+// handOff gives the reader's role to a new goroutine when a batch has run for handoffAfter.
 func (s *server) handOff() {
-	s.stopFlush = make(chan struct{})
 	s.handed.Store(true)
 	go s.read()
-	go s.flushWhileRunning(s.stopFlush)
 }
 
 // popLocked takes the next queued batch, or returns nil. s.mu is held.
@@ -361,6 +363,9 @@ func (s *server) runFrom(r *batchRun) {
 			r.cancelItem = nil
 		}
 		r.done.Store(int64(r.i + 1))
+		if r.i+1 < count {
+			s.flushLater() // in case the next item runs long
+		}
 		if r.sinceCheck++; r.sinceCheck >= r.checkEvery && r.i+1 < count {
 			s.checkFlush(r)
 		}
@@ -395,29 +400,35 @@ func (s *server) failItem(r *batchRun, werr wire.Error) {
 	r.lo = r.i + 1
 }
 
-// flushWhileRunning sends, every flushEvery until stop, the outputs a long batch has finished:
-// they must not wait behind an item that runs long (a quick item followed by a slow one in the
-// same batch). It runs only once a batch has run longer than handoffAfter.
-func (s *server) flushWhileRunning(stop <-chan struct{}) {
-	t := time.NewTicker(flushEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
+// flushLater has flushPending run in flushEvery, unless it is set to already. The outputs of
+// finished items must not wait behind an item that runs long (a quick item followed by a slow
+// one in the same batch, or a batch kept back and then a slow one). A timer is set only
+// while some output may wait, rather than ticking all along: a tick wakes a thread, which on
+// a machine whose CPUs all run tasks takes one of them from a task.
+func (s *server) flushLater() {
+	if !s.flushArmed.Load() && s.flushArmed.CompareAndSwap(false, true) {
+		s.flushTimer.Reset(flushEvery)
+	}
+}
+
+// flushPending sends the outputs the running batch has finished, and writes the frames kept
+// back if the last write was flushEvery ago (else it looks again later).
+func (s *server) flushPending() {
+	s.encMu.Lock()
+	defer s.encMu.Unlock()
+	s.flushArmed.Store(false)
+	if r := s.current.Load(); r != nil {
+		if done := int(r.done.Load()); done > r.lo {
+			s.sendOutputs(r.q, r.lo, done, 0)
+			r.lo = done
 		}
-		s.encMu.Lock()
-		if r := s.current.Load(); r != nil {
-			if done := int(r.done.Load()); done > r.lo {
-				s.sendOutputs(r.q, r.lo, done, 0)
-				r.lo = done
-			}
-		}
-		if s.enc.Len() > 0 && time.Since(s.lastFlush) >= flushEvery {
+	}
+	if s.enc.Len() > 0 {
+		if time.Since(s.lastFlush) >= flushEvery {
 			s.flush()
+		} else {
+			s.flushLater()
 		}
-		s.encMu.Unlock()
 	}
 }
 
@@ -433,6 +444,8 @@ func (s *server) finish(r *batchRun) {
 	r.lo = r.i
 	if s.enc.Len() >= maxPending || time.Since(s.lastFlush) >= flushEvery {
 		s.flush()
+	} else if s.enc.Len() > 0 {
+		s.flushLater() // in case the next batch runs long
 	}
 }
 
