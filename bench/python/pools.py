@@ -61,6 +61,7 @@ class Sizes:
         # A slow pool still gets through a rep in about this long: the task count
         # shrinks so that the whole run stays within its time budget.
         self.rep_budget_s = 0.2 if quick else 1.0
+        self.settle_s = 0.05 if quick else 0.5  # as cmd/mpbench
         # The recycle rows: 1 ms busy tasks per rep, or as few as the floor when
         # recycling makes a rep take over its budget (as in cmd/mpbench).
         self.recycle_tasks, self.recycle_floor = (200, 100) if quick else (1_000, 200)
@@ -216,6 +217,15 @@ def size_for(rate, sizes, floor):
     return max(floor, min(sizes.tasks, int(rate * sizes.rep_budget_s)))
 
 
+def settle(run, sizes):
+    """Runs the workload, untimed, for sizes.settle_s: the timed reps measure the
+    steady state, not the first calls after a start (cold caches, a heap still
+    growing)."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < sizes.settle_s:
+        run()
+
+
 def rate_of(run, n):
     t0 = time.perf_counter()
     run(n)
@@ -226,6 +236,7 @@ def measure_throughput(run, reps, sizes):
     """Tasks/s of run(n); a warm-up rep picks n so a slow pool stays in budget."""
     warm = rate_of(run, min(1_000, sizes.tasks))
     n = size_for(warm, sizes, min(1_000, sizes.tasks))
+    settle(lambda: run(n), sizes)
     return {"samples": [rate_of(run, n) for _ in range(reps)], "tasks": n}
 
 
@@ -234,6 +245,7 @@ def measure_full_throughput(run, reps, sizes):
     only a pathologically slow warm-up (over 3 budgets) shrinks it."""
     rate = rate_of(run, sizes.tasks)
     n = max(min(1_000, sizes.tasks), min(sizes.tasks, int(rate * 3 * sizes.rep_budget_s)))
+    settle(lambda: run(n), sizes)
     return {"samples": [rate_of(run, n) for _ in range(reps)], "tasks": n}
 
 
@@ -241,6 +253,7 @@ def measure_apply(impl, reps, sizes):
     calls = sizes.apply_calls
     for i in range(50):  # warm-up
         impl.apply(square, i)
+    settle(lambda: impl.apply(square, 1), sizes)
     samples = []
     for _ in range(reps):
         t0 = time.perf_counter()
@@ -268,6 +281,7 @@ def measure_bytes(impl, reps, blobs, sizes):
     rate = 2 / (time.perf_counter() - t0)
     n = max(min(8, len(blobs)), min(len(blobs), int(rate * sizes.rep_budget_s)))
     total = 2 * n * sizes.blob_size
+    settle(lambda: run(n), sizes)
     samples = []
     for _ in range(reps):
         t0 = time.perf_counter()

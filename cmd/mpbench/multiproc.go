@@ -194,6 +194,9 @@ func measureStart(ctx context.Context, reps int, mem bool) (start *Summary, memo
 }
 
 func measureApply(ctx context.Context, p *multiproc.Pool, sz sizes) (*Summary, error) {
+	if err := settle(sz, func() error { _, err := multiproc.Apply(ctx, p, square, 1); return err }); err != nil {
+		return nil, err
+	}
 	return perCall(sz.reps, sz.applyCalls, func(n int) error {
 		for i := range n {
 			out, err := multiproc.Apply(ctx, p, square, i)
@@ -251,7 +254,25 @@ func throughput(sz sizes, run func(n int) error) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ratePerRep(sz.reps, shrink(sz.tasks, warm, float64(warm)/d.Seconds(), sz.repBudget), run)
+	n := shrink(sz.tasks, warm, float64(warm)/d.Seconds(), sz.repBudget)
+	if err := settle(sz, func() error { return run(n) }); err != nil {
+		return nil, err
+	}
+	return ratePerRep(sz.reps, n, run)
+}
+
+// settle runs the workload, untimed, for sz.settle (as pools.py does): the timed reps
+// measure the steady state, not the first calls after a start, which find cold caches
+// and a heap still growing into memory the machine has not handed out yet (on the
+// project's VM, a first touch of such a page costs about 12 µs).
+func settle(sz sizes, run func() error) error {
+	t0 := time.Now()
+	for time.Since(t0) < sz.settle {
+		if err := run(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // fullThroughput is throughput with the full task count: the automatic chunk size
@@ -262,7 +283,11 @@ func fullThroughput(sz sizes, run func(n int) error) (*Summary, error) {
 		return nil, err
 	}
 	rate := float64(sz.tasks) / d.Seconds()
-	return ratePerRep(sz.reps, shrink(sz.tasks, 1000, rate, 3*sz.repBudget), run)
+	n := shrink(sz.tasks, 1000, rate, 3*sz.repBudget)
+	if err := settle(sz, func() error { return run(n) }); err != nil {
+		return nil, err
+	}
+	return ratePerRep(sz.reps, n, run)
 }
 
 func ratePerRep(reps, n int, run func(n int) error) (*Summary, error) {
@@ -305,6 +330,9 @@ func measureBytes(ctx context.Context, p *multiproc.Pool, sz sizes) (*Summary, e
 		return nil, err
 	}
 	n := shrink(sz.blobs, 8, float64(warm)/d.Seconds(), sz.repBudget)
+	if err := settle(sz, func() error { return run(n) }); err != nil {
+		return nil, err
+	}
 	var samples []float64
 	for range sz.reps {
 		d, err := timeIt(func() error { return run(n) })
