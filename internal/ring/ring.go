@@ -4,9 +4,9 @@
 // A message over a socket costs a system call on each side, several microseconds on a VM, and
 // the wake-up of a sleeping reader tens of microseconds more. Through a ring, a reader that is
 // polling sees a message in well under a microsecond, and neither side enters the kernel while
-// the other is awake. A side that has nothing to do sleeps, and
-// the other side wakes it only when it is known to sleep: polling and sleeping are the
-// reader's choice (see Waiter), so that an idle process costs no CPU.
+// the other is awake. A side that has nothing to do sleeps, and the other side wakes it only
+// when it is known to sleep: polling and sleeping are the reader's choice (see Waiter), so
+// that an idle process costs no CPU.
 //
 // A sleeper is woken through a socket the two processes share (see Listen): the waker writes
 // a byte, and the sleeper's listening goroutine, parked in the runtime's poller, passes the
