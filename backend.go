@@ -22,6 +22,10 @@ type job interface {
 	Submit(lo, hi int) // run items lo..hi-1 together
 	Cancel(err error)  // fail the unfinished items with err and stop the running ones
 	Release()          // the caller will submit no more
+	// Expect, before Submit, says the caller will wait for the result at once; Await then
+	// lends the caller's goroutine to fetch it, until done or stop is closed (see Apply).
+	Expect()
+	Await(done, stop <-chan struct{})
 }
 
 // localBackend runs tasks on worker processes of this machine.

@@ -13,6 +13,11 @@ type Job struct {
 	stopWatch func() bool
 	released  bool
 	internal  bool // the engine's own (an initializer): not counted in the stats
+
+	// Guarded by e.mu: the caller will wait for the job right after submitting it (Expect),
+	// and the worker whose reader's role was reserved for it (see needReader).
+	expecting bool
+	reader    *worker
 }
 
 // batch is a range of a job's items that one worker runs in one go.

@@ -52,6 +52,13 @@ type worker struct {
 	guard    *memlimit.Guard // its memory limit, if any
 	byMemory bool            // it died of its memory limit; set once reaped
 
+	// The reader's role (see reader.go), guarded by e.mu: one goroutine at a time reads the
+	// worker's ring. reading says someone holds the role; exited that the process has ended
+	// (what it wrote last is still to be read); ended that its frames have ended and the
+	// worker was settled. wake rouses the read loop when work comes and nobody reads.
+	reading, exited, ended bool
+	wake                   chan struct{}
+
 	writeMu sync.Mutex // one writer of frames at a time
 	enc     *wire.Encoder
 }
@@ -83,7 +90,7 @@ func (e *Engine) startWorker(name string) (*worker, error) {
 		guard.Started(child.Pid)
 	}
 	w := &worker{e: e, child: child, name: name, enc: wire.NewEncoder(), dec: wire.NewDecoder(),
-		guard: guard}
+		guard: guard, wake: make(chan struct{}, 1)}
 	child.Rings.Reader.Waiter = &resultWaiter{w: w}
 	w.r = wire.NewReader(&child.Rings.Reader, 0)
 	err = w.handshake()
@@ -174,6 +181,7 @@ func (w *worker) pump() {
 	for {
 		e.mu.Lock()
 		var take []*batch
+		rouse := false
 		for !e.stopping && w.open() && e.queue.len() > 0 {
 			b := e.queue.pop()
 			e.mergeNext(w, b)
@@ -187,6 +195,7 @@ func (w *worker) pump() {
 			}
 			w.inflight = append(w.inflight, b)
 			take = append(take, b)
+			rouse = w.needReader(b) || rouse
 		}
 		if len(take) == 0 {
 			w.sending = false
@@ -196,6 +205,9 @@ func (w *worker) pump() {
 		}
 		e.updateIdle()
 		e.mu.Unlock()
+		if rouse {
+			notify(w.wake)
+		}
 		w.send(take)
 	}
 }
@@ -461,34 +473,32 @@ func (w *worker) stop(grace time.Duration) {
 	<-w.child.Done()
 }
 
-// readLoop takes the worker's frames until it ends, then settles what it held.
-func (w *worker) readLoop() {
-	defer w.e.wg.Done()
-	dec := w.dec
-	var protoErr error
-	for {
-		f, err := w.r.Read()
-		if err != nil {
-			// Garbage, or a frame cut short by the end of the connection. Other errors (end of
-			// file, a reset) are how a dying worker's connection ends.
-			if errors.Is(err, wire.ErrProtocol) || errors.Is(err, io.ErrUnexpectedEOF) {
-				protoErr = err
-			}
-			break
+// step reads and handles one frame; the caller holds the reader's role. At the end of the
+// worker's frames (it ended, or sent bad data and was killed) it settles the worker and
+// reports true; the role is then never given up.
+func (w *worker) step() (ended bool) {
+	f, err := w.r.Read()
+	if err == nil {
+		w.dec.Next(f)
+		if err = w.handle(f, w.dec); err == nil {
+			return false
 		}
-		dec.Next(f)
-		if err := w.handle(f, dec); err != nil {
-			protoErr = err
-			break
-		}
+	} else if !errors.Is(err, wire.ErrProtocol) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		// Garbage, or a frame cut short by the end of the ring, are the worker's fault. Other
+		// errors (end of file) are how a dying worker's frames end.
+		err = nil
 	}
-	if protoErr != nil {
-		protoErr = fmt.Errorf("worker %d sent bad data: %w", w.child.Pid, protoErr)
+	w.e.mu.Lock()
+	w.ended = true
+	w.e.mu.Unlock()
+	if err != nil {
+		err = fmt.Errorf("worker %d sent bad data: %w", w.child.Pid, err)
 		w.kill(causeNone)
 	}
 	<-w.child.Done()
 	w.released()
-	w.died(protoErr)
+	w.died(err)
+	return true
 }
 
 // released tells the memory guard that the worker has been reaped, and learns from it whether

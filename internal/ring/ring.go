@@ -198,6 +198,11 @@ func (r *Reader) Read(p []byte) (int, error) {
 	}
 }
 
+// Ready reports whether a Read would return at once: bytes are there, or the ring is closed.
+func (r *Reader) Ready() bool {
+	return r.h.head.Load() != r.h.tail.Load() || r.h.closed.Load() != 0
+}
+
 // take copies what it can into p and publishes the room it made.
 func (r *Reader) take(p []byte) int {
 	t := r.h.tail.Load()
