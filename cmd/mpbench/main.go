@@ -7,7 +7,7 @@
 // (multiprocessing.Pool and concurrent.futures.ProcessPoolExecutor, fork); the
 // machine limits are measured here with re-executed children of this binary and
 // no library in between. Compare ratios taken in one run: absolute numbers drift
-// from machine to machine. A full run takes about two minutes on 2 cores.
+// from machine to machine. A full run takes about two and a half minutes on 2 cores.
 package main
 
 import (
