@@ -54,7 +54,10 @@ type Child struct {
 }
 
 // ringSize is the size of each of a worker's two rings. Larger values stream through them
-// in pieces; every page of a ring ends up resident in both processes, so it is kept small.
+// in pieces. Every page of a ring ends up resident in both processes (the ring wraps, so even
+// small messages touch all of it in time), so it is kept small: with 1 MiB rings an identity
+// Map of 8 MiB values ran 35% faster (2.0 vs 1.5 GB/s), but an idle worker that had carried
+// traffic would hold 2 MiB more, and its parent 2 MiB more per worker.
 const ringSize = 256 << 10
 
 // Start starts a worker. The worker runs in a process group of its own, so that the terminal's
