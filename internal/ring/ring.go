@@ -127,7 +127,8 @@ type Waiter interface {
 // Reader is the reading side of a ring. One goroutine at a time may read.
 type Reader struct {
 	ring
-	// Waiter, if set, decides whether to poll before sleeping; without it, Read sleeps at once.
+	// Waiter, if set, decides whether to poll before sleeping; without it, Read sleeps at once,
+	// unless it is in the middle of a large write (see streamPoll).
 	Waiter Waiter
 }
 
@@ -149,32 +150,37 @@ func (r *Reader) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	asked := false
-	polling := false
+	polling := false // polling, until until
+	asker := false   // the Waiter decided to poll, and is told how it went
 	var until time.Time
 	for spins := 0; ; spins++ {
-		if n := r.take(p); n > 0 {
-			if polling {
+		n := r.take(p)
+		if n == 0 && r.h.closed.Load() != 0 {
+			n = r.take(p) // written just before the close
+			if n == 0 {
+				if asker {
+					r.Waiter.Polled(false)
+				}
+				return 0, io.EOF
+			}
+		}
+		if n > 0 {
+			if asker {
 				r.Waiter.Polled(true)
 			}
 			return n, nil
 		}
-		if r.h.closed.Load() != 0 {
-			if n := r.take(p); n > 0 { // written just before the close
-				if polling {
-					r.Waiter.Polled(true)
-				}
-				return n, nil
-			}
-			if polling {
-				r.Waiter.Polled(false)
-			}
-			return 0, io.EOF
-		}
 		if !asked {
 			asked = true
-			if r.Waiter != nil {
+			switch {
+			case len(p) >= piece:
+				// A read this large is the rest of a large write (a payload), which comes
+				// within microseconds. Sleeping now would make the writer sleep too once the
+				// ring is full, and each wake-up costs tens of microseconds.
+				polling, until = true, time.Now().Add(streamPoll)
+			case r.Waiter != nil:
 				if d := r.Waiter.Poll(); d > 0 {
-					polling, until = true, time.Now().Add(d)
+					polling, asker, until = true, true, time.Now().Add(d)
 				}
 			}
 		}
@@ -192,7 +198,10 @@ func (r *Reader) Read(p []byte) (int, error) {
 				continue
 			}
 			polling = false
-			r.Waiter.Polled(false)
+			if asker {
+				asker = false
+				r.Waiter.Polled(false)
+			}
 		}
 		r.sleep()
 	}
@@ -250,9 +259,14 @@ func (r *Reader) sleep() {
 // then cost this much, not a hang.
 const sleepMax = time.Second
 
-// writerPoll is how long a writer polls for room before it sleeps: a reader that is awake
-// makes room within microseconds.
-const writerPoll = 20 * time.Microsecond
+// writerPoll is how long a writer polls for room before it sleeps, and streamPoll how long a
+// reader polls in the middle of a large write: the other side is awake and copying, and
+// makes room or brings bytes within microseconds, unless it was asleep and is waking up,
+// which takes tens of microseconds. A side that slept then would make the other sleep too.
+const (
+	writerPoll = 100 * time.Microsecond
+	streamPoll = 100 * time.Microsecond
+)
 
 // Write copies all of p into the ring, waiting for room as the reader takes it. It fails with
 // ErrClosed once the ring is closed.
