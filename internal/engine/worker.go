@@ -355,10 +355,16 @@ func (w *worker) send(bs []*batch) {
 			errs = append(errs, err)
 		}
 	}
-	_, werr := w.enc.WriteTo(&w.child.Rings.Writer)
-	w.writeMu.Unlock()
-	if werr != nil {
-		w.kill(causeNone) // the reader sees the end and requeues what w held
+	if w.enc.Len() >= bigWrite {
+		// A large write waits for the worker to take it through the ring, for milliseconds,
+		// and the goroutine sending is often the one that reads this worker's results (see
+		// last): the worker, meanwhile writing results nobody reads, would wait for room too,
+		// and the two directions would take turns instead of flowing together. The write goes
+		// on in a goroutine of its own, which holds writeMu until it is done, so that frames
+		// keep their order.
+		go w.writeFrames()
+	} else {
+		w.writeFrames()
 	}
 	if len(unsent) == 0 {
 		return
@@ -385,6 +391,18 @@ func (w *worker) send(bs []*batch) {
 	}
 	if len(split) > 0 {
 		e.kick()
+	}
+}
+
+// bigWrite is the size from which send writes in a goroutine of its own: half a ring.
+const bigWrite = 128 << 10
+
+// writeFrames writes the frames encoded so far and releases writeMu, which the caller holds.
+func (w *worker) writeFrames() {
+	_, err := w.enc.WriteTo(&w.child.Rings.Writer)
+	w.writeMu.Unlock()
+	if err != nil {
+		w.kill(causeNone) // the reader sees the end and requeues what w held
 	}
 }
 
