@@ -127,8 +127,7 @@ type Waiter interface {
 // Reader is the reading side of a ring. One goroutine at a time may read.
 type Reader struct {
 	ring
-	// Waiter, if set, decides whether to poll before sleeping; without it, Read sleeps at once,
-	// unless it is in the middle of a large write (see streamPoll).
+	// Waiter, if set, decides whether to poll before sleeping; without it, Read sleeps at once.
 	Waiter Waiter
 }
 
@@ -172,13 +171,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 		}
 		if !asked {
 			asked = true
-			switch {
-			case len(p) >= piece:
-				// A read this large is the rest of a large write (a payload), which comes
-				// within microseconds. Sleeping now would make the writer sleep too once the
-				// ring is full, and each wake-up costs tens of microseconds.
-				polling, until = true, time.Now().Add(streamPoll)
-			case r.Waiter != nil:
+			if r.Waiter != nil {
 				if d := r.Waiter.Poll(); d > 0 {
 					polling, asker, until = true, true, time.Now().Add(d)
 				}
@@ -259,14 +252,10 @@ func (r *Reader) sleep() {
 // then cost this much, not a hang.
 const sleepMax = time.Second
 
-// writerPoll is how long a writer polls for room before it sleeps, and streamPoll how long a
-// reader polls in the middle of a large write: the other side is awake and copying, and
-// makes room or brings bytes within microseconds, unless it was asleep and is waking up,
-// which takes tens of microseconds. A side that slept then would make the other sleep too.
-const (
-	writerPoll = 100 * time.Microsecond
-	streamPoll = 100 * time.Microsecond
-)
+// writerPoll is how long a writer polls for room before it sleeps: a reader that is awake
+// makes room within microseconds, and one that was asleep takes tens of microseconds to
+// wake, during which a writer that slept too would only add its own wake-up.
+const writerPoll = 100 * time.Microsecond
 
 // Write copies all of p into the ring, waiting for room as the reader takes it. It fails with
 // ErrClosed once the ring is closed.

@@ -237,6 +237,20 @@ func TestWaiter(t *testing.T) {
 	if w.hits != 1 || w.miss != 1 {
 		t.Fatalf("a read that found bytes asked its Waiter (%d hits, %d misses)", w.hits, w.miss)
 	}
+	// Whatever the size of the read: the worker's Waiter is where it writes the results it
+	// kept back when it runs out of input, and a read with a large buffer (a bufio.Reader's)
+	// that skipped it left them waiting.
+	w.poll = time.Millisecond
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		a.Write([]byte("w"))
+	}()
+	if _, err := b.Read(make([]byte, 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	if w.hits+w.miss != 3 {
+		t.Fatalf("a large read of an empty ring did not ask its Waiter (%d hits, %d misses)", w.hits, w.miss)
+	}
 }
 
 // TestAcrossProcesses echoes messages of many sizes through a child process: the memory is
