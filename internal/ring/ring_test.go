@@ -256,21 +256,7 @@ func TestWaiter(t *testing.T) {
 // TestAcrossProcesses echoes messages of many sizes through a child process: the memory is
 // shared for real, and wake-ups cross between processes.
 func TestAcrossProcesses(t *testing.T) {
-	f, c, err := Create(1 << 16)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mine, theirs := sockets(t)
-	defer mine.Close()
-	c.Listen(mine, nil)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), echoEnv+"=1")
-	cmd.ExtraFiles = []*os.File{f, theirs}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	theirs.Close()
+	c, cmd := startEcho(t)
 	defer cmd.Wait()
 	buf := make([]byte, 1<<20)
 	for _, size := range []int{1, 100, 4096, 65536, 1 << 20} {
@@ -290,22 +276,29 @@ func TestAcrossProcesses(t *testing.T) {
 	}
 }
 
-func BenchmarkRoundTrip(b *testing.B) {
+// startEcho starts the test binary as an echo child on 64 KiB rings, and returns this
+// process's end; the socket closes when the test ends.
+func startEcho(t testing.TB) (*Conn, *exec.Cmd) {
 	f, c, err := Create(1 << 16)
 	if err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
-	mine, theirs := sockets(b)
-	defer mine.Close()
+	defer f.Close()
+	mine, theirs := sockets(t)
+	t.Cleanup(func() { mine.Close() })
+	defer theirs.Close()
 	c.Listen(mine, nil)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), echoEnv+"=1")
 	cmd.ExtraFiles = []*os.File{f, theirs}
 	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
-	f.Close()
-	theirs.Close()
+	return c, cmd
+}
+
+func BenchmarkRoundTrip(b *testing.B) {
+	c, cmd := startEcho(b)
 	c.Reader.Waiter = &countingWaiter{poll: time.Millisecond}
 	msg := make([]byte, 16)
 	b.ResetTimer()
