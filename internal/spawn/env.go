@@ -1,6 +1,8 @@
 // Package spawn starts, watches and stops worker processes: re-executions of the running
-// binary that speak internal/wire on a unix socket passed as file descriptor 3, with a status
-// page (internal/wire.Status) as descriptor 4.
+// binary that speak internal/wire through a pair of shared-memory rings (internal/ring) passed
+// as file descriptor 5, with a control socket as descriptor 3 (its end tells the worker its
+// parent is gone; its bytes wake a ring's sleeping side) and a status page
+// (internal/wire.Status) as descriptor 4.
 package spawn
 
 import (

@@ -33,7 +33,7 @@ type Config struct {
 type Child struct {
 	Pid int
 	// Conn is the parent's end of the control socket. Frames travel through Rings; the
-	// socket tells the worker when its parent is gone (end of file).
+	// socket carries the rings' wake-ups, and its end tells the worker its parent is gone.
 	Conn *os.File
 	// Rings carry the frames: the parent writes tasks and reads results. They are closed
 	// when the worker has been reaped, so that a read returns io.EOF and a write fails.

@@ -98,7 +98,7 @@ func Attempt(ctx context.Context) int {
 // Serve runs the worker until its parent says Exit or goes away; then it exits the process.
 //
 // One goroutine at a time reads frames. The one that reads a batch while none is running runs
-// it itself: a batch goes from the socket to its function with no hand-off between threads,
+// it itself: a batch goes from the ring to its function with no hand-off between threads,
 // which would cost a wake-up of a sleeping one on the critical path. Only when the batch runs
 // longer than handoffAfter does a new goroutine take over reading, so that Cancel frames and the
 // next batches are read while it runs.
