@@ -149,22 +149,21 @@ func (r *Reader) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	asked := false
-	polling := false // polling, until until
-	asker := false   // the Waiter decided to poll, and is told how it went
+	polling := false // the Waiter decided to poll, until until, and is told how it went
 	var until time.Time
 	for spins := 0; ; spins++ {
 		n := r.take(p)
 		if n == 0 && r.h.closed.Load() != 0 {
 			n = r.take(p) // written just before the close
 			if n == 0 {
-				if asker {
+				if polling {
 					r.Waiter.Polled(false)
 				}
 				return 0, io.EOF
 			}
 		}
 		if n > 0 {
-			if asker {
+			if polling {
 				r.Waiter.Polled(true)
 			}
 			return n, nil
@@ -173,7 +172,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 			asked = true
 			if r.Waiter != nil {
 				if d := r.Waiter.Poll(); d > 0 {
-					polling, asker, until = true, true, time.Now().Add(d)
+					polling, until = true, time.Now().Add(d)
 				}
 			}
 		}
@@ -191,10 +190,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 				continue
 			}
 			polling = false
-			if asker {
-				asker = false
-				r.Waiter.Polled(false)
-			}
+			r.Waiter.Polled(false)
 		}
 		r.sleep()
 	}
