@@ -2,7 +2,6 @@ package multiproc_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,12 +10,12 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/multiproc/multiproc"
+	"github.com/multiproc/multiproc/internal/syncbuf"
 )
 
 // envHelper makes the test binary play a parent program (runHelper) instead of running tests.
@@ -191,25 +190,4 @@ func asWorkerError(t *testing.T, err error) *multiproc.WorkerError {
 }
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of output copiers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Len()
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = syncbuf.Buffer

@@ -70,7 +70,7 @@ func TestLimiterLeavesWorkerUnderLimit(t *testing.T) {
 			}
 			select {
 			case <-c.done:
-				t.Fatalf("the worker died under its limit; stderr:\n%s", c.stderr.tail(3000))
+				t.Fatalf("the worker died under its limit; stderr:\n%s", c.stderr.Tail(3000))
 			default:
 			}
 			if g.Exceeded() {
@@ -115,7 +115,7 @@ func TestLimiterStopsHog(t *testing.T) {
 				t.Error(err)
 			}
 			if !byLimit {
-				t.Fatalf("worker ended with %v and Exited says it was not the limit; stderr:\n%s", ws, c.stderr.tail(3000))
+				t.Fatalf("worker ended with %v and Exited says it was not the limit; stderr:\n%s", ws, c.stderr.Tail(3000))
 			}
 			if g.Exceeded() != (exceeded.Load() > 0) {
 				t.Errorf("Exceeded() = %v but OnExceed was called %d times", g.Exceeded(), exceeded.Load())

@@ -4,19 +4,19 @@ package memlimit
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"runtime"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/multiproc/multiproc/internal/syncbuf"
 )
 
 // The tests run the test binary itself as the child process, as os/exec's tests do: TestMain
@@ -176,7 +176,7 @@ func (c *child) expectLine(t *testing.T, want string, d time.Duration) {
 	select {
 	case got, ok := <-c.lines:
 		if !ok || got != want {
-			t.Fatalf("child said %q (open: %v), want %q; stderr:\n%s", got, ok, want, c.stderr.tail(2000))
+			t.Fatalf("child said %q (open: %v), want %q; stderr:\n%s", got, ok, want, c.stderr.Tail(2000))
 		}
 	case <-time.After(d):
 		t.Fatalf("child did not say %q within %v", want, d)
@@ -185,7 +185,7 @@ func (c *child) expectLine(t *testing.T, want string, d time.Duration) {
 
 // death describes the child's end as a pool would.
 func (c *child) death(ws syscall.WaitStatus) Death {
-	d := Death{ExitCode: ws.ExitStatus(), Stderr: c.stderr.tail(4096), StderrOOM: c.scanner.Found()}
+	d := Death{ExitCode: ws.ExitStatus(), Stderr: c.stderr.Tail(4096), StderrOOM: c.scanner.Found()}
 	if ws.Signaled() {
 		d.ExitCode, d.Signal = -1, ws.Signal()
 	}
@@ -193,23 +193,7 @@ func (c *child) death(ws syscall.WaitStatus) Death {
 }
 
 // syncBuffer is a bytes.Buffer for a child's stderr, read while the child writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) tail(n int) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b := s.b.Bytes()
-	return string(b[max(0, len(b)-n):])
-}
+type syncBuffer = syncbuf.Buffer
 
 // pollUntil calls cond every few milliseconds until it is true or d has passed.
 func pollUntil(d time.Duration, cond func() bool) bool {

@@ -30,7 +30,7 @@ func TestRlimitStopsHog(t *testing.T) {
 	}
 	if d.ExitCode != wantCode || !d.StderrOOM {
 		t.Fatalf("child ended with %+v, want exit status %d and an out-of-memory message; stderr:\n%s",
-			d, wantCode, c.stderr.tail(3000))
+			d, wantCode, c.stderr.Tail(3000))
 	}
 	if !d.MemoryLimit() {
 		t.Errorf("Death %+v: MemoryLimit() = false, want true", d)
@@ -66,10 +66,10 @@ func TestApplyInWorkerLimits(t *testing.T) {
 	}
 	c.stdin.Close()
 	if ws := c.wait(t, time.Minute); ws.ExitStatus() != 0 {
-		t.Errorf("child exited with %v; stderr:\n%s", ws, c.stderr.tail(2000))
+		t.Errorf("child exited with %v; stderr:\n%s", ws, c.stderr.Tail(2000))
 	}
-	if !bytes.Contains([]byte(c.stderr.tail(4096)), []byte("mechanism rlimit+watchdog")) {
-		t.Errorf("child did not report the mechanism from %s; stderr:\n%s", EnvVar, c.stderr.tail(2000))
+	if !bytes.Contains([]byte(c.stderr.Tail(4096)), []byte("mechanism rlimit+watchdog")) {
+		t.Errorf("child did not report the mechanism from %s; stderr:\n%s", EnvVar, c.stderr.Tail(2000))
 	}
 }
 

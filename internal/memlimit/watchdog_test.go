@@ -37,7 +37,7 @@ func TestWatchdogCatchesHog(t *testing.T) {
 	select {
 	case r = <-reports:
 	case <-time.After(time.Minute):
-		t.Fatalf("the watchdog did not report the child; stderr:\n%s", c.stderr.tail(2000))
+		t.Fatalf("the watchdog did not report the child; stderr:\n%s", c.stderr.Tail(2000))
 	}
 	ws := c.wait(t, time.Minute)
 	if r.pid != c.cmd.Process.Pid || r.limit != testLimit || r.used <= testLimit {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/multiproc/multiproc/internal/syncbuf"
 )
 
 func TestMain(m *testing.M) {
@@ -17,24 +19,10 @@ func TestMain(m *testing.M) {
 }
 
 // syncBuffer is a Writer whose content the test reads while the Bar writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+type syncBuffer = syncbuf.Buffer
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) lines() []string {
+// lines splits what was written into lines.
+func splitLines(s *syncBuffer) []string {
 	return strings.Split(strings.TrimSuffix(s.String(), "\n"), "\n")
 }
 
@@ -74,7 +62,7 @@ func TestPlainLines(t *testing.T) {
 	}
 	bar.Finish()
 	bar.Finish() // harmless
-	lines := out.lines()
+	lines := splitLines(&out)
 	if len(lines) < 2 {
 		t.Fatalf("lines %q, want progress lines and a final one", lines)
 	}
@@ -136,7 +124,7 @@ func TestConcurrentAdd(t *testing.T) {
 	if bar.Count() != goroutines*each {
 		t.Errorf("Count = %d, want %d", bar.Count(), goroutines*each)
 	}
-	lines := out.lines()
+	lines := splitLines(&out)
 	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "80000/80000 tasks (100.0%) ") {
 		t.Errorf("final line %q", last)
 	}
