@@ -65,6 +65,7 @@ func Main() {
 		Conn:     conn,
 		Rings:    rings,
 		Status:   wire.NewStatus(page),
+		Peer:     spawn.PeerTable(page),
 		Identity: spawn.Identity(),
 		Lookup:   lookup,
 		Describe: describe,

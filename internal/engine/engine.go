@@ -59,6 +59,9 @@ type Config struct {
 	Init       func() Work   // run on each worker before its first batch, if set
 	// Replace says whether a worker that ends is replaced (a pool) or not (a Process).
 	Replace bool
+	// RingsOnly keeps large values in the frames even when the parent can reach a worker's
+	// memory (see peermem): for tests of that way.
+	RingsOnly bool
 	// Depth is how many batches a worker holds at once: more hide the round trip.
 	Depth int
 
@@ -82,6 +85,10 @@ type Stats struct {
 	Died, TimedOut, MemoryKilled, Recycled int64
 
 	MemoryMechanism string // how MemoryLimit is enforced: "cgroup", "rlimit+watchdog", or ""
+
+	// SharedBytes counts the bytes of large values copied straight between the parent's and
+	// the workers' memory rather than sent in frames (see peermem).
+	SharedBytes int64
 }
 
 // Engine runs jobs on worker processes.
@@ -104,6 +111,7 @@ type Engine struct {
 	died, timedOut, recycled, memKilled     atomic.Int64
 	idle                                    atomic.Int32 // workers with spare capacity
 	itemNanos                               atomic.Int64 // recent time per item, for queue depth
+	sharedBytes                             atomic.Int64 // bytes copied outside the frames
 
 	lim *memlimit.Limiter // enforces MemLimit, if set
 
@@ -215,6 +223,7 @@ func (e *Engine) Stats() Stats {
 	st.TimedOut = e.timedOut.Load()
 	st.MemoryKilled = e.memKilled.Load()
 	st.Recycled = e.recycled.Load()
+	st.SharedBytes = e.sharedBytes.Load()
 	if e.lim != nil {
 		st.MemoryMechanism = e.lim.Mechanism().String()
 	}

@@ -61,6 +61,8 @@ type worker struct {
 
 	writeMu sync.Mutex // one writer of frames at a time
 	enc     *wire.Encoder
+
+	peer *peerLink // set when large values travel outside the frames (see peer.go)
 }
 
 // startWorker starts a worker process and waits for its hello.
@@ -131,6 +133,7 @@ func (w *worker) handshake() error {
 		return fmt.Errorf("worker identity %q (pid %d) is not this binary's %q (pid %d)",
 			h.Identity, h.Pid, spawn.Identity(), w.child.Pid)
 	}
+	w.link(h)
 	return nil
 }
 
@@ -550,6 +553,7 @@ func (w *worker) batch(id uint64) *batch {
 
 // handle takes one frame about a batch. Results arrive in item order.
 func (w *worker) handle(f wire.Frame, dec *wire.Decoder) error {
+	defer w.handled()
 	e := w.e
 	e.mu.Lock()
 	b := w.batch(f.ID)

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/multiproc/multiproc/internal/peermem"
 	"github.com/multiproc/multiproc/internal/ring"
 	"github.com/multiproc/multiproc/internal/wire"
 )
@@ -39,7 +41,11 @@ type Child struct {
 	// when the worker has been reaped, so that a read returns io.EOF and a write fails.
 	Rings *ring.Conn
 
-	page   []byte // the status page, mapped until the worker is reaped
+	// Peer is the table, in the status page, through which large values travel outside
+	// the frames. The page stays mapped until the Child is unreachable: a copy to or from the
+	// worker may still be under way when it is reaped.
+	Peer peermem.Shared
+
 	status wire.Status
 	final  [3]uint64 // the status as the worker left it: batch, item, running
 
@@ -110,7 +116,8 @@ func Start(cfg Config) (c *Child, err error) {
 	}
 	closers = append(closers, devnull)
 
-	c = &Child{Conn: conn, Rings: rings, page: status, status: wire.NewStatus(status), done: make(chan struct{})}
+	c = &Child{Conn: conn, Rings: rings, Peer: PeerTable(status),
+		status: wire.NewStatus(status), done: make(chan struct{})}
 	// Until the copiers run, a failed start closes the write ends (deferred) and they end.
 	stdout := os.Stdout
 	if cfg.Stdout != nil || cfg.Prefix != "" {
@@ -164,6 +171,7 @@ func Start(cfg Config) (c *Child, err error) {
 		return nil, fmt.Errorf("multiproc: starting a worker: %w", err)
 	}
 	unmap = false
+	runtime.AddCleanup(c, func(page []byte) { unix.Munmap(page) }, status)
 	c.proc, c.Pid = proc, proc.Pid
 	rings.Listen(conn, nil) // ends when reap closes conn
 	go c.reap()
@@ -195,7 +203,6 @@ func (c *Child) reap() {
 	b, item, running := c.status.Current()
 	c.final = [3]uint64{b, uint64(item), boolWord(running)}
 	c.status = wire.Status{}
-	unix.Munmap(c.page)
 	c.mu.Unlock()
 	c.Rings.Close()
 	c.Conn.Close()

@@ -5,6 +5,12 @@ import (
 	"unsafe"
 )
 
+// Unzeroed returns a new slice of n bytes, for a buffer a read or a copy is about to fill.
+func Unzeroed(n int) []byte { return unzeroed(n) }
+
+// Prefault makes the pages of b resident at once (see prefault).
+func Prefault(b []byte) { prefault(b) }
+
 // unzeroed returns a new slice of n bytes whose contents are whatever the memory held: the
 // caller must write all of them before anyone reads them. A payload buffer is filled by the
 // read right after, and zeroing it first is a pass over memory for nothing. On warm memory

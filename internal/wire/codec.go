@@ -26,6 +26,12 @@ type Encoder struct {
 	// streamed says the open frame holds gob bytes or starts a new gob stream: dropping it
 	// must start the stream anew.
 	streamed bool
+
+	// Sharer, if set, passes large slices given to Bytes through the other process's memory
+	// instead of the frame (see Sharer).
+	Sharer Sharer
+	shares []uint64 // the references the open frame holds
+	frames uint64   // frames ended so far: the index of the open frame
 }
 
 // ref is a slice written by reference: it goes between buf[:at] and buf[at:].
@@ -62,6 +68,7 @@ func (e *Encoder) Begin(kind Kind, flags uint8, id uint64) {
 	}
 	e.start = len(e.buf)
 	e.openRef = len(e.refs)
+	e.shares = e.shares[:0]
 	e.buf = AppendHeader(e.buf, kind, flags, id)
 }
 
@@ -77,8 +84,18 @@ func (e *Encoder) String(s string) {
 	e.buf = append(e.buf, s...)
 }
 
-// Bytes appends b, length first, to the open frame, as Raw does.
+// Bytes appends b, length first, to the open frame, as Raw does. With a Sharer, a b of
+// RefMin bytes or more may instead travel through the other process's memory: the frame
+// then holds its length with SharedBit set, and the Sharer's reference.
 func (e *Encoder) Bytes(b []byte) {
+	if e.Sharer != nil && len(b) >= RefMin && len(b) < SharedBit {
+		if ref, ok := e.Sharer.Share(b, e.frames); ok {
+			e.Uint32(uint32(len(b)) | SharedBit)
+			e.Uint64(ref)
+			e.shares = append(e.shares, ref)
+			return
+		}
+	}
 	e.Uint32(uint32(len(b)))
 	e.Raw(b)
 }
@@ -123,6 +140,10 @@ func (e *Encoder) Value(v any) (err error) {
 // stream starts anew with the next frame: the dropped bytes may have held type descriptions
 // that gob counts as sent, or the FlagRestart the receiver needed.
 func (e *Encoder) Abort() {
+	for _, ref := range e.shares {
+		e.Sharer.Unshare(ref)
+	}
+	e.shares = e.shares[:0]
 	e.buf = e.buf[:e.start]
 	e.refBytes -= e.openRefBytes()
 	clear(e.refs[e.openRef:])
@@ -149,6 +170,8 @@ func (e *Encoder) End() error {
 		e.Abort()
 		return err
 	}
+	e.shares = e.shares[:0]
+	e.frames++
 	return nil
 }
 
@@ -210,6 +233,9 @@ func (e *Encoder) Reset() {
 
 // Decoder reads the fields and values of one frame at a time.
 type Decoder struct {
+	// Fetcher, if set, gets the slices that travel outside frames (see Sharer).
+	Fetcher Fetcher
+
 	r       payloadReader
 	gob     *gob.Decoder
 	from    *Reader // the Reader the frame came from, if it may give its payload away
@@ -287,12 +313,35 @@ const takeMin = 64 << 10
 
 // TakeBytes reads a length-prefixed byte slice that the caller may keep and change: a large
 // one that makes up much of a frame read by a Reader is the frame's own bytes (the Reader
-// allocates a new buffer for the next frame), anything else a copy. An empty slice is nil.
-// Like any use of a frame's payload, it comes before the Reader's next Read.
+// allocates a new buffer for the next frame), anything else a copy; one that travelled
+// through the sender's or this process's memory (see Sharer) is what the Fetcher returns. An
+// empty slice is nil. Like any use of a frame's payload, it comes before the Reader's next
+// Read.
 func (d *Decoder) TakeBytes() ([]byte, error) {
-	b, err := d.Bytes()
+	n, err := d.Uint32()
+	if err != nil {
+		return nil, err
+	}
+	if n&SharedBit != 0 {
+		if d.Fetcher == nil {
+			return nil, fmt.Errorf("%w: a shared slice where none is expected", ErrProtocol)
+		}
+		ref, err := d.Uint64()
+		if err != nil {
+			return nil, err
+		}
+		n &^= SharedBit
+		if n < RefMin {
+			return nil, fmt.Errorf("%w: a shared slice of only %d bytes", ErrProtocol, n)
+		}
+		return d.Fetcher.Fetch(ref, int(n))
+	}
+	b, err := d.Raw(int(n))
 	if err != nil || len(b) == 0 {
 		return nil, err
+	}
+	if d.Fetcher != nil && len(b) >= RefMin {
+		d.Fetcher.Inline(len(b))
 	}
 	if len(b) >= takeMin && 4*len(b) >= cap(d.payload) && (d.taken || d.from != nil) {
 		if !d.taken {
@@ -390,4 +439,25 @@ func gobUint(b []byte) (v uint64, w int) {
 		v = v<<8 | uint64(c)
 	}
 	return v, 1 + n
+}
+
+// SharedBit, set in the length of a slice in a frame, says that the slice travels outside the
+// frame: a reference follows instead of its bytes.
+const SharedBit = 1 << 31
+
+// A Sharer passes large slices between the two processes' memory, outside the frames, for an
+// Encoder. Share returns the reference the receiver's Fetcher will be given, or ok false for
+// the slice to go in the frame; frame is the index of the frame that will hold the reference
+// (frames are counted from 0 by the Encoder, as Reader.Frames counts them). Unshare is called
+// when that frame is dropped instead of sent.
+type Sharer interface {
+	Share(b []byte, frame uint64) (ref uint64, ok bool)
+	Unshare(ref uint64)
+}
+
+// A Fetcher gets, for a Decoder, the n bytes a Sharer's reference names. Inline is told of a
+// slice of RefMin bytes or more that came in the frame instead.
+type Fetcher interface {
+	Fetch(ref uint64, n int) ([]byte, error)
+	Inline(n int)
 }

@@ -84,7 +84,11 @@ type Reader struct {
 	buf     []byte // the last payload's buffer, reused unless a Decoder took it
 	scratch []byte // the first step of a payload that outgrows buf
 	max     int
+	frames  uint64 // frames read so far
 }
+
+// Frames is the number of frames read so far.
+func (r *Reader) Frames() uint64 { return r.frames }
 
 // NewReader returns a Reader of frames from r whose length is at most max (MaxFrame if 0).
 func NewReader(r io.Reader, max int) *Reader {
@@ -115,6 +119,7 @@ func (r *Reader) Read() (Frame, error) {
 		return Frame{}, err
 	}
 	f.Payload = payload
+	r.frames++
 	return f, nil
 }
 

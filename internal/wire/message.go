@@ -7,6 +7,9 @@ type Hello struct {
 	Version  uint32
 	Pid      uint32
 	Identity string // the binary's identity; must equal the parent's
+	// Token is the address of a word in the worker's memory that holds TokenValue: the
+	// parent reads it to learn whether it can reach the worker's memory (see peermem).
+	Token, TokenValue uint64
 }
 
 // EncodeHello appends a Hello frame.
@@ -15,6 +18,8 @@ func EncodeHello(e *Encoder, h Hello) error {
 	e.Uint32(h.Version)
 	e.Uint32(h.Pid)
 	e.String(h.Identity)
+	e.Uint64(h.Token)
+	e.Uint64(h.TokenValue)
 	return e.End()
 }
 
@@ -32,7 +37,13 @@ func DecodeHello(d *Decoder, f Frame) (Hello, error) {
 	if h.Pid, err = d.Uint32(); err != nil {
 		return h, err
 	}
-	h.Identity, err = d.String()
+	if h.Identity, err = d.String(); err != nil {
+		return h, err
+	}
+	if h.Token, err = d.Uint64(); err != nil {
+		return h, err
+	}
+	h.TokenValue, err = d.Uint64()
 	return h, err
 }
 

@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/multiproc/multiproc/internal/peermem"
 	"github.com/multiproc/multiproc/internal/ring"
 	"github.com/multiproc/multiproc/internal/wire"
 )
@@ -39,6 +40,7 @@ type Config struct {
 	Conn     *os.File   // the control socket: its end of file means the parent is gone
 	Rings    *ring.Conn // frames from and to the parent
 	Status   wire.Status
+	Peer     peermem.Shared // the table through which large values travel outside frames
 	Identity string
 	Lookup   func(name string) (Handler, bool)
 	// Describe turns a task's error into its form on the wire.
@@ -69,6 +71,8 @@ type server struct {
 	current   atomic.Pointer[batchRun] // the batch being run, for the flusher
 	r         *wire.Reader             // the reader's
 	dec       *wire.Decoder            // the reader's
+	inbox     *inbox                   // the reader's: its decoder's buffers for large inputs
+	lender    *lender                  // guarded by encMu: the encoder's loans of large outputs
 
 	// handoff fires handOff when a batch runs long; handed says it did. They belong to the
 	// runner.
@@ -105,6 +109,10 @@ func Attempt(ctx context.Context) int {
 func Serve(cfg Config) {
 	s := &server{cfg: cfg, enc: wire.NewEncoder(), pending: make(map[uint64]*queued),
 		dec: wire.NewDecoder()}
+	s.inbox = &inbox{table: cfg.Peer}
+	s.dec.Fetcher = s.inbox
+	s.lender = &lender{table: cfg.Peer}
+	s.enc.Sharer = s.lender
 	s.handoff = time.AfterFunc(time.Hour, s.handOff)
 	s.handoff.Stop()
 	s.flushTimer = time.AfterFunc(time.Hour, s.flushPending)
@@ -113,8 +121,9 @@ func Serve(cfg Config) {
 	cfg.Rings.Listen(cfg.Conn, func() { os.Exit(0) })
 	cfg.Rings.Reader.Waiter = &idleWaiter{s: s}
 	s.r = wire.NewReader(&cfg.Rings.Reader, 0)
+	token, value := peermem.Token()
 	if err := wire.EncodeHello(s.enc, wire.Hello{Version: wire.Version, Pid: uint32(os.Getpid()),
-		Identity: cfg.Identity}); err != nil {
+		Identity: cfg.Identity, Token: token, TokenValue: value}); err != nil {
 		fatal(err)
 	}
 	s.flush()
@@ -157,6 +166,7 @@ func (s *server) read() {
 		switch f.Kind {
 		case wire.KindBatch:
 			q := s.decode(f.ID)
+			s.inbox.refill()
 			s.mu.Lock()
 			s.pending[q.id] = q
 			if s.running {
@@ -493,8 +503,10 @@ func (s *server) fail(id uint64, i int, werr wire.Error) {
 	}
 }
 
-// flush writes the frames built so far with one write.
+// flush writes the frames built so far with one write, and lets go of the outputs the parent
+// has read since.
 func (s *server) flush() {
+	s.lender.release()
 	if s.enc.Len() == 0 {
 		return
 	}

@@ -1,0 +1,109 @@
+package peermem
+
+import (
+	"sync/atomic"
+	"unsafe"
+)
+
+// Slots is how many input buffers a worker offers at a time: enough for the batches a parent
+// keeps in flight to one worker.
+const Slots = 4
+
+// SharedSize is the room the table takes in the page it lives in.
+const SharedSize = int(unsafe.Sizeof(table{}))
+
+// The states of a slot. The worker moves a slot from free to offered and from claimed back
+// to free; the parent from offered to claimed (or back, when it cannot use the buffer).
+const (
+	slotFree uint32 = iota
+	slotOffered
+	slotClaimed
+)
+
+// table is the shared state, in memory both processes map. Each field is written by one side
+// only, or changed by compare-and-swap, and sits on a cache line of its own.
+type table struct {
+	// enabled is 1 once the parent has checked that it can reach the worker's memory: only
+	// then may the worker lend its outputs.
+	enabled atomic.Uint32
+	_       [60]byte
+	// handled counts the worker's frames the parent has handled: an output lent in an
+	// earlier frame has been read, and the worker may let it go.
+	handled atomic.Uint64
+	_       [56]byte
+	slots   [Slots]slot
+}
+
+// slot is one input buffer the worker offers: the parent copies an input of at most size
+// bytes to addr and names the slot in the batch's frame.
+type slot struct {
+	state atomic.Uint32
+	_     uint32
+	addr  atomic.Uint64
+	size  atomic.Uint64
+	_     [40]byte
+}
+
+// Shared is a view of the table in a mapping both processes share.
+type Shared struct{ t *table }
+
+// NewShared places the table at the start of mem, which must hold SharedSize bytes, be
+// 64-byte aligned, and start zeroed (a fresh shared mapping is).
+func NewShared(mem []byte) Shared {
+	if len(mem) < SharedSize || uintptr(unsafe.Pointer(&mem[0]))%64 != 0 {
+		panic("peermem: table memory too small or misaligned")
+	}
+	return Shared{t: (*table)(unsafe.Pointer(&mem[0]))}
+}
+
+// Enable says, from the parent, that the worker may lend its outputs.
+func (s Shared) Enable() { s.t.enabled.Store(1) }
+
+// Enabled reports, in the worker, whether it may lend its outputs.
+func (s Shared) Enabled() bool { return s.t.enabled.Load() == 1 }
+
+// SetHandled records, from the parent, that it has handled the worker's first n frames.
+func (s Shared) SetHandled(n uint64) { s.t.handled.Store(n) }
+
+// Handled returns, in the worker, how many of its frames the parent has handled.
+func (s Shared) Handled() uint64 { return s.t.handled.Load() }
+
+// Claim takes, for the parent, an offered buffer of at least n bytes. It returns the slot and
+// the buffer's address, or ok false when none is offered.
+func (s Shared) Claim(n int) (i int, addr uint64, ok bool) {
+	for i := range s.t.slots {
+		sl := &s.t.slots[i]
+		if sl.state.Load() != slotOffered || sl.size.Load() < uint64(n) {
+			continue
+		}
+		addr := sl.addr.Load()
+		if sl.state.CompareAndSwap(slotOffered, slotClaimed) {
+			return i, addr, true
+		}
+	}
+	return 0, 0, false
+}
+
+// Unclaim gives back, from the parent, a slot it claimed but will not name in a frame.
+func (s Shared) Unclaim(i int) { s.t.slots[i].state.Store(slotOffered) }
+
+// Offer puts up, in the worker, a buffer of size bytes at addr in a free slot.
+func (s Shared) Offer(i int, addr uint64, size int) {
+	sl := &s.t.slots[i]
+	sl.addr.Store(addr)
+	sl.size.Store(uint64(size))
+	sl.state.Store(slotOffered)
+}
+
+// Withdraw takes back, in the worker, an offered buffer the parent has not claimed. It
+// reports whether it did.
+func (s Shared) Withdraw(i int) bool {
+	return s.t.slots[i].state.CompareAndSwap(slotOffered, slotFree)
+}
+
+// Free marks, in the worker, a claimed slot whose buffer it has taken.
+func (s Shared) Free(i int) { s.t.slots[i].state.Store(slotFree) }
+
+// IsFree and IsClaimed report a slot's state, in the worker.
+func (s Shared) IsFree(i int) bool    { return s.t.slots[i].state.Load() == slotFree }
+func (s Shared) IsClaimed(i int) bool { return s.t.slots[i].state.Load() == slotClaimed }
