@@ -114,3 +114,34 @@ func TestTaskChildrenDieWithTheirWorker(t *testing.T) {
 	}
 	eventually(t, 5*time.Second, "the task's child killed with its worker", func() bool { return !alive(pid) })
 }
+
+// A worker that dies between tasks fails no task: the task sent to it before its death was
+// known runs on another worker. Closing the pool afterwards returns: a caller that read a dead
+// worker's end must not leave the worker's read loop waiting.
+func TestDeathBetweenTasksFailsNoTask(t *testing.T) {
+	p, err := multiproc.NewPool(multiproc.Processes(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxFor(t)
+	for i := range 30 {
+		info, err := multiproc.Apply(ctx, p, whoami, struct{}{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		syscall.Kill(info.Pid, syscall.SIGKILL)
+		if got, err := multiproc.Apply(ctx, p, square, i); err != nil || got != i*i {
+			t.Fatalf("call %d right after a worker was killed between tasks: %d, %v", i, got, err)
+		}
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- p.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-ctx.Done():
+		t.Fatal("Close did not return")
+	}
+}

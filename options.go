@@ -40,6 +40,7 @@ type config struct {
 	prefix      bool
 	init        func() engine.Work // the initializer's work, made anew for each worker
 	poolOnly    []string           // options given that only a pool understands
+	ringsOnly   bool               // large values stay in the frames (tests)
 }
 
 func newConfig(opts []Option) (*config, error) {

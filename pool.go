@@ -53,6 +53,7 @@ func NewPool(opts ...Option) (*Pool, error) {
 		Init:       c.init,
 		Prefix:     c.prefix,
 		Replace:    true,
+		RingsOnly:  c.ringsOnly,
 	}
 	engineErrors(&ecfg)
 	eng, err := engine.New(ecfg)

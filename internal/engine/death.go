@@ -37,6 +37,7 @@ func (w *worker) died(protoErr error) {
 			"signal", sigName(d.Signal), "holding", len(held), "cause", cause.String())
 	}
 	batchID, item, running := w.child.Running()
+	taken := w.child.Taken() // the last batch whose frame it read
 	var again []*batch
 	for n, b := range held {
 		if err := b.job.canceled(); err != nil {
@@ -47,16 +48,23 @@ func (w *worker) died(protoErr error) {
 			e.finishRange(b, b.hi, e.closedErr())
 			continue
 		}
-		// The item it was running. When its status page shows none (it died between items),
-		// the next item of the first batch it held: a worker that dies again and again
-		// without running anything must not requeue the same items for ever. A batch before
-		// the running one may be finished but unreported (results wait to be sent together):
-		// it is run again, not blamed.
+		// The item it was running is blamed. When its status page shows none (it died
+		// between items), the first batch it held is blamed if the worker had read it but
+		// begun none of its items: decoding it may be what killed the worker. Otherwise the
+		// worker died of something else (a task of its own that left it dying, a kill from
+		// outside) and the batch runs again elsewhere, but not for ever: a worker that dies
+		// again and again without running anything must not requeue the same items
+		// endlessly. A batch before the running one may be finished but unreported (results
+		// wait to be sent together): it is run again, not blamed.
 		k := -1
-		if running && batchID == b.id {
+		switch {
+		case running && batchID == b.id:
 			k = b.lo + item
-		} else if !running && n == 0 {
+		case running || n > 0:
+		case taken >= b.id && batchID != b.id, b.bounced >= maxBounces:
 			k = b.next
+		default:
+			b.bounced++
 		}
 		if k < b.next || k >= b.hi {
 			k = -1
@@ -123,8 +131,13 @@ func (b *batch) rest(lo, hi, attempt int) []*batch {
 	if lo >= hi {
 		return nil
 	}
-	return []*batch{{job: b.job, lo: lo, hi: hi, next: lo, attempt: attempt, single: b.single}}
+	return []*batch{{job: b.job, lo: lo, hi: hi, next: lo, attempt: attempt, single: b.single,
+		bounced: b.bounced}}
 }
+
+// maxBounces is how many workers may die before taking a batch until the next one to do so is
+// blamed for it.
+const maxBounces = 3
 
 // replace starts a worker in place of one that ended, trying again with growing pauses while it
 // fails. While no worker lives, queued work fails with the reason rather than wait forever.

@@ -28,6 +28,7 @@ type batch struct {
 	attempt int
 	id      uint64 // set when a worker takes it
 	single  bool   // split off a batch whose inputs could not be encoded together
+	bounced int    // workers that died holding it before they took it (see died)
 }
 
 // NewJob starts a job whose items are cancelled when ctx is.

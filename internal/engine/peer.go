@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"sync/atomic"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/multiproc/multiproc/internal/peermem"
 	"github.com/multiproc/multiproc/internal/wire"
@@ -40,12 +43,19 @@ func (p *peerLink) Fetch(addr uint64, n int) ([]byte, error) {
 	b := wire.Unzeroed(n)
 	wire.Prefault(b)
 	if err := peermem.Read(p.pid, b, addr); err != nil {
-		return nil, fmt.Errorf("%w: %v", wire.ErrProtocol, err)
+		if errors.Is(err, unix.ESRCH) {
+			return nil, errWorkerGone
+		}
+		return nil, fmt.Errorf("%w: %v", wire.ErrProtocol, err) // an address it does not have
 	}
 	p.pulled = true
 	p.moved.Add(int64(n))
 	return b, nil
 }
+
+// errWorkerGone says that an output could not be read because the worker has ended: its
+// frames end there, as if it had died before writing them.
+var errWorkerGone = errors.New("the worker ended before its output was read")
 
 // Inline is told of a large output that came in its frame.
 func (p *peerLink) Inline(int) {}

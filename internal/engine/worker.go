@@ -504,6 +504,10 @@ func (w *worker) step() (ended bool) {
 		if err = w.handle(f, w.dec); err == nil {
 			return false
 		}
+		if errors.Is(err, errWorkerGone) {
+			err = nil
+			w.kill(causeNone)
+		}
 	} else if !errors.Is(err, wire.ErrProtocol) && !errors.Is(err, io.ErrUnexpectedEOF) {
 		// Garbage, or a frame cut short by the end of the ring, are the worker's fault. Other
 		// errors (end of file) are how a dying worker's frames end.
@@ -512,6 +516,9 @@ func (w *worker) step() (ended bool) {
 	w.e.mu.Lock()
 	w.ended = true
 	w.e.mu.Unlock()
+	// The read loop may be waiting for the role this goroutine holds (a caller's, see
+	// Await): it must learn that there is nothing left to read, and end.
+	notify(w.wake)
 	if err != nil {
 		err = fmt.Errorf("worker %d sent bad data: %w", w.child.Pid, err)
 		w.kill(causeNone)

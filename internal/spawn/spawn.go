@@ -47,7 +47,7 @@ type Child struct {
 	Peer peermem.Shared
 
 	status wire.Status
-	final  [3]uint64 // the status as the worker left it: batch, item, running
+	final  [4]uint64 // the status as the worker left it: batch, item, running, taken
 
 	proc   *os.Process
 	stdout *output // nil when stdout is inherited
@@ -201,7 +201,7 @@ func (c *Child) reap() {
 	c.mu.Lock()
 	c.state = state
 	b, item, running := c.status.Current()
-	c.final = [3]uint64{b, uint64(item), boolWord(running)}
+	c.final = [4]uint64{b, uint64(item), boolWord(running), c.status.Taken()}
 	c.status = wire.Status{}
 	c.mu.Unlock()
 	c.Rings.Close()
@@ -258,6 +258,16 @@ func (c *Child) Running() (batch uint64, item int, running bool) {
 		return c.final[0], int(c.final[1]), c.final[2] == 1
 	}
 	return c.status.Current()
+}
+
+// Taken returns the id of the last batch whose frame the worker read, as its status page says.
+func (c *Child) Taken() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.status == (wire.Status{}) {
+		return c.final[3]
+	}
+	return c.status.Taken()
 }
 
 func boolWord(b bool) uint64 {

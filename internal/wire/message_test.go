@@ -15,6 +15,7 @@ func TestHelloRoundTrip(t *testing.T) {
 		{Version: Version, Pid: 4242, Identity: "sha256:0123456789abcdef"},
 		{Version: math.MaxUint32, Pid: math.MaxUint32, Identity: "héllo, 世界"},
 		{Version: Version, Pid: 1, Identity: strings.Repeat("x", 70000)},
+		{Version: Version, Pid: 9, Identity: "id", Token: 0xc000012345, TokenValue: math.MaxUint64},
 	}
 	for _, want := range tests {
 		e := NewEncoder()

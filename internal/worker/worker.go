@@ -165,6 +165,7 @@ func (s *server) read() {
 		s.dec.Next(f)
 		switch f.Kind {
 		case wire.KindBatch:
+			s.cfg.Status.Take(f.ID)
 			q := s.decode(f.ID)
 			s.inbox.refill()
 			s.mu.Lock()

@@ -1,0 +1,156 @@
+package multiproc
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/multiproc/multiproc/internal/wire"
+)
+
+// Tests of large []byte values travelling straight between the parent's and the workers'
+// memory (internal/peermem) rather than through the rings.
+
+var (
+	echoLarge    = Register("share.echo", func(_ context.Context, b []byte) ([]byte, error) { return b, nil })
+	reverseBytes = Register("share.reverse", func(_ context.Context, b []byte) ([]byte, error) {
+		out := slices.Clone(b)
+		slices.Reverse(out)
+		return out, nil
+	})
+	echoThenDie = Register("share.echoThenDie", func(_ context.Context, b []byte) ([]byte, error) {
+		go func() {
+			time.Sleep(50 * time.Microsecond)
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		}()
+		return b, nil
+	})
+)
+
+// withRingsOnly keeps large values in the frames.
+func withRingsOnly() Option {
+	return optionFunc(func(c *config) error { c.ringsOnly = true; return nil })
+}
+
+func sharedBytes(p *Pool) int64 { return p.backend.(localBackend).eng.Stats().SharedBytes }
+
+// blobsOfSizes returns slices of the given sizes, each with its own pattern.
+func blobsOfSizes(sizes ...int) [][]byte {
+	out := make([][]byte, len(sizes))
+	for i, n := range sizes {
+		out[i] = make([]byte, n)
+		for j := range out[i] {
+			out[i][j] = byte(i*31 + j%241)
+		}
+	}
+	return out
+}
+
+func TestLargeBytesTravelOutsideFrames(t *testing.T) {
+	t.Parallel()
+	for _, ringsOnly := range []bool{false, true} {
+		name := map[bool]string{false: "shared", true: "rings"}[ringsOnly]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			opts := []Option{Processes(2)}
+			if ringsOnly {
+				opts = append(opts, withRingsOnly())
+			}
+			p, err := NewPool(opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			// Sizes that grow and shrink, around RefMin, so that buffers offered for one
+			// input are too small or too large for the next.
+			sizes := []int{wire.RefMin, 8 << 20, wire.RefMin - 1, 1 << 20, 3<<20 + 17, wire.RefMin + 1, 8 << 20, 5}
+			blobs := blobsOfSizes(sizes...)
+			var large int64
+			for _, n := range sizes {
+				if n >= wire.RefMin {
+					large += int64(n)
+				}
+			}
+			for round, chunk := range []int{1, 3, 1} {
+				got, err := Map(ctx, p, echoLarge, blobs, ChunkSize(chunk))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range blobs {
+					if !bytes.Equal(got[i], blobs[i]) {
+						t.Fatalf("round %d, blob %d of %d bytes came back changed", round, i, len(blobs[i]))
+					}
+				}
+				rev, err := Map(ctx, p, reverseBytes, blobs, ChunkSize(chunk))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range blobs {
+					want := slices.Clone(blobs[i])
+					slices.Reverse(want)
+					if !bytes.Equal(rev[i], want) {
+						t.Fatalf("round %d, blob %d reversed came back wrong", round, i)
+					}
+				}
+			}
+			one, err := Apply(ctx, p, reverseBytes, blobs[1])
+			if err != nil || len(one) != len(blobs[1]) || one[0] != blobs[1][len(blobs[1])-1] {
+				t.Fatalf("Apply: %d bytes, %v", len(one), err)
+			}
+			moved := sharedBytes(p)
+			if ringsOnly {
+				if moved != 0 {
+					t.Fatalf("%d bytes moved outside the frames with RingsOnly", moved)
+				}
+				return
+			}
+			// Every large output is lent (3 rounds of 2 Maps); the inputs go outside the
+			// frames once the workers have seen their sizes.
+			if outputs := 6 * large; moved <= outputs {
+				t.Fatalf("%d bytes moved outside the frames, want more than the %d of the outputs", moved, outputs)
+			}
+		})
+	}
+}
+
+// A worker that dies right after returning a large output fails only its own task, with a
+// *WorkerError, whether the parent read the output before the death or not: an output it
+// can no longer read is not bad data.
+func TestLargeOutputOfADyingWorker(t *testing.T) {
+	t.Parallel()
+	p, err := NewPool(Processes(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	blob := blobsOfSizes(2 << 20)[0]
+	for range 20 {
+		got, err := Apply(ctx, p, echoThenDie, blob)
+		var we *WorkerError
+		switch {
+		case err == nil:
+			if !bytes.Equal(got, blob) {
+				t.Fatal("the output read before the worker died is wrong")
+			}
+		case errors.As(err, &we):
+			if errors.Is(err, wire.ErrProtocol) {
+				t.Fatalf("the dead worker's output counted as bad data: %v", err)
+			}
+		default:
+			t.Fatalf("Apply: %v, want the output or a *WorkerError", err)
+		}
+	}
+	// The pool goes on with replacements.
+	if got, err := Apply(ctx, p, echoLarge, blob); err != nil || !bytes.Equal(got, blob) {
+		t.Fatalf("after the deaths, Apply: %v", err)
+	}
+}
