@@ -62,6 +62,9 @@ class Sizes:
         # shrinks so that the whole run stays within its time budget.
         self.rep_budget_s = 0.2 if quick else 1.0
         self.settle_s = 0.05 if quick else 0.5  # as cmd/mpbench
+        # The 8 MiB rows settle longer, as in cmd/mpbench: until the heap holding the
+        # results has reached its steady size.
+        self.bytes_settle_s = 0.05 if quick else 3.0
         # The recycle rows: 1 ms busy tasks per rep, or as few as the floor when
         # recycling makes a rep take over its budget (as in cmd/mpbench).
         self.recycle_tasks, self.recycle_floor = (200, 100) if quick else (1_000, 200)
@@ -217,12 +220,12 @@ def size_for(rate, sizes, floor):
     return max(floor, min(sizes.tasks, int(rate * sizes.rep_budget_s)))
 
 
-def settle(run, sizes):
-    """Runs the workload, untimed, for sizes.settle_s: the timed reps measure the
-    steady state, not the first calls after a start (cold caches, a heap still
-    growing)."""
+def settle(run, sizes, seconds=None):
+    """Runs the workload, untimed, for sizes.settle_s (or seconds): the timed reps
+    measure the steady state, not the first calls after a start (cold caches, a heap
+    still growing)."""
     t0 = time.perf_counter()
-    while time.perf_counter() - t0 < sizes.settle_s:
+    while time.perf_counter() - t0 < (sizes.settle_s if seconds is None else seconds):
         run()
 
 
@@ -281,7 +284,7 @@ def measure_bytes(impl, reps, blobs, sizes):
     rate = 2 / (time.perf_counter() - t0)
     n = max(min(8, len(blobs)), min(len(blobs), int(rate * sizes.rep_budget_s)))
     total = 2 * n * sizes.blob_size
-    settle(lambda: run(n), sizes)
+    settle(lambda: run(n), sizes, sizes.bytes_settle_s)
     samples = []
     for _ in range(reps):
         t0 = time.perf_counter()

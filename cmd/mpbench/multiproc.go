@@ -265,9 +265,12 @@ func throughput(sz sizes, run func(n int) error) (*Summary, error) {
 // measure the steady state, not the first calls after a start, which find cold caches
 // and a heap still growing into memory the machine has not handed out yet (on the
 // project's VM, a first touch of such a page costs about 12 µs).
-func settle(sz sizes, run func() error) error {
+func settle(sz sizes, run func() error) error { return settleFor(sz.settle, run) }
+
+// settleFor runs the workload, untimed, for d.
+func settleFor(d time.Duration, run func() error) error {
 	t0 := time.Now()
-	for time.Since(t0) < sz.settle {
+	for time.Since(t0) < d {
 		if err := run(); err != nil {
 			return err
 		}
@@ -330,7 +333,7 @@ func measureBytes(ctx context.Context, p *multiproc.Pool, sz sizes) (*Summary, e
 		return nil, err
 	}
 	n := shrink(sz.blobs, 8, float64(warm)/d.Seconds(), sz.repBudget)
-	if err := settle(sz, func() error { return run(n) }); err != nil {
+	if err := settleFor(sz.bytesSettle, func() error { return run(n) }); err != nil {
 		return nil, err
 	}
 	var samples []float64
@@ -343,7 +346,7 @@ func measureBytes(ctx context.Context, p *multiproc.Pool, sz sizes) (*Summary, e
 	}
 	s := summarize(samples)
 	s.Tasks = n
-	s.Note = "chunk size 1: one item per task"
+	s.Note = fmt.Sprintf("chunk size 1: one item per task; %v untimed first, in both languages, for the heap holding the results to reach its steady size", sz.bytesSettle)
 	return s, nil
 }
 

@@ -61,6 +61,11 @@ type sizes struct {
 	memcpys       int           // 8 MiB copies per memcpy rep
 	repBudget     time.Duration // a slow implementation's rep shrinks to about this
 	settle        time.Duration // untimed running of a workload before its reps
+	// bytesSettle is settle for the 8 MiB rows: long enough for the parent's heap, which
+	// holds the inputs and a rep's results, to reach its steady size. Until it has, every
+	// result lands on memory the machine has not handed out lately (on the project's VM,
+	// 3-12 µs a page: the rate is a third of the steady one).
+	bytesSettle time.Duration
 }
 
 const mib = 1 << 20
@@ -70,12 +75,14 @@ func newSizes(quick bool, reps int) sizes {
 		return sizes{reps: reps, tasks: 2000, applyCalls: 200, blobs: 4, blobSize: mib, cpuTasks: 4,
 			cpuTask: 5 * time.Millisecond, pingPongs: 300, streamSize: 64 * mib, memcpys: 8,
 			repBudget: 200 * time.Millisecond, recycleTasks: 200, recycleTask: time.Millisecond,
-			recycleFloor: 100, recycleBudget: 300 * time.Millisecond, settle: 50 * time.Millisecond}
+			recycleFloor: 100, recycleBudget: 300 * time.Millisecond, settle: 50 * time.Millisecond,
+			bytesSettle: 50 * time.Millisecond}
 	}
 	return sizes{reps: reps, tasks: 100_000, applyCalls: 2000, blobs: 64, blobSize: 8 * mib, cpuTasks: 40,
 		cpuTask: 50 * time.Millisecond, pingPongs: 5000, streamSize: 1 << 30, memcpys: 64,
 		repBudget: time.Second, recycleTasks: 1000, recycleTask: time.Millisecond,
-		recycleFloor: 200, recycleBudget: 1500 * time.Millisecond, settle: 500 * time.Millisecond}
+		recycleFloor: 200, recycleBudget: 1500 * time.Millisecond, settle: 500 * time.Millisecond,
+		bytesSettle: 3 * time.Second}
 }
 
 // shrink returns how many units one rep should do: want, or fewer when a warm-up
