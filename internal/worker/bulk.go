@@ -2,6 +2,7 @@ package worker
 
 import (
 	"fmt"
+	"time"
 	"unsafe"
 
 	"github.com/multiproc/multiproc/internal/peermem"
@@ -17,7 +18,12 @@ type inbox struct {
 	table peermem.Shared
 	bufs  [peermem.Slots][]byte // the buffers offered or claimed, kept reachable here
 	want  int                   // the size to offer: the last large input's
+	last  time.Time             // when the last large input came
 }
+
+// keepOffers is how long buffers stay offered after the last large input: an idle worker
+// gives their memory back.
+const keepOffers = 2 * time.Second
 
 // Fetch hands over the buffer of slot ref, which the parent has filled with n bytes.
 func (b *inbox) Fetch(ref uint64, n int) ([]byte, error) {
@@ -27,13 +33,31 @@ func (b *inbox) Fetch(ref uint64, n int) ([]byte, error) {
 	buf := b.bufs[ref][:n:n]
 	b.bufs[ref] = nil
 	b.table.Free(int(ref))
-	b.want = n
+	b.want, b.last = n, time.Now()
 	return buf, nil
 }
 
 // Inline learns the size of a large input that came in its frame: none of the buffers
 // offered was there, or large enough.
-func (b *inbox) Inline(n int) { b.want = n }
+func (b *inbox) Inline(n int) { b.want, b.last = n, time.Now() }
+
+// tidy refills the offers after large inputs, and withdraws them once none has come for
+// keepOffers.
+func (b *inbox) tidy() {
+	if b.want == 0 {
+		return
+	}
+	if time.Since(b.last) < keepOffers {
+		b.refill()
+		return
+	}
+	for i := range b.bufs {
+		if b.bufs[i] != nil && b.table.Withdraw(i) {
+			b.bufs[i] = nil
+		}
+	}
+	b.want = 0
+}
 
 // refill offers a buffer of the size of the last large input in every slot that has none,
 // and replaces an offered one that is too small for it or twice too large. Its pages are

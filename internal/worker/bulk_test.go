@@ -127,3 +127,33 @@ func TestLender(t *testing.T) {
 		t.Fatalf("%d loans kept after every frame was handled", len(l.lent))
 	}
 }
+
+// tidy offers buffers while large inputs come, and withdraws the offered ones (not a claimed
+// one) once none has come for keepOffers.
+func TestInboxTidy(t *testing.T) {
+	table := newTable(t)
+	in := &inbox{table: table}
+	in.tidy()
+	if _, _, ok := table.Claim(1); ok {
+		t.Fatal("tidy offered a buffer before any large input came")
+	}
+	in.Inline(300 << 10)
+	in.tidy()
+	claimed, _, ok := table.Claim(1)
+	if !ok {
+		t.Fatal("tidy offered nothing after a large input")
+	}
+	in.last = in.last.Add(-keepOffers)
+	in.tidy()
+	if _, _, ok := table.Claim(1); ok {
+		t.Error("offers left up after keepOffers without a large input")
+	}
+	for i := range in.bufs {
+		if (in.bufs[i] != nil) != (i == claimed) {
+			t.Errorf("slot %d: buffer kept %v, want only the claimed slot %d's", i, in.bufs[i] != nil, claimed)
+		}
+	}
+	if !table.IsClaimed(claimed) {
+		t.Error("the claimed buffer was withdrawn")
+	}
+}

@@ -21,7 +21,11 @@ type idleWaiter struct {
 }
 
 func (w *idleWaiter) Poll() time.Duration {
-	if w.s.idle() && w.policy.Allow() {
+	idle := w.s.idle()
+	// The reader has nothing to read: a good time to put up buffers for large inputs, or
+	// to let them go when none has come for a while.
+	w.s.inbox.tidy()
+	if idle && w.policy.Allow() {
 		return spinWindow
 	}
 	return 0

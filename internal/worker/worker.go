@@ -167,7 +167,6 @@ func (s *server) read() {
 		case wire.KindBatch:
 			s.cfg.Status.Take(f.ID)
 			q := s.decode(f.ID)
-			s.inbox.refill()
 			s.mu.Lock()
 			s.pending[q.id] = q
 			if s.running {
