@@ -38,19 +38,33 @@ func (p *peerLink) Share(b []byte, _ uint64) (uint64, bool) {
 // Unshare gives back the slot of an input whose frame was dropped.
 func (p *peerLink) Unshare(ref uint64) { p.table.Unclaim(int(ref)) }
 
-// Fetch reads an output of n bytes the worker lent at addr.
+// Fetch reads an output of n bytes the worker lent at addr. A worker that names memory it does
+// not have costs an error, not an allocation of what it claims: the last byte is read first.
 func (p *peerLink) Fetch(addr uint64, n int) ([]byte, error) {
+	if n > wire.MaxFrame {
+		return nil, fmt.Errorf("%w: a lent output of %d bytes is over the limit of %d", wire.ErrProtocol, n, wire.MaxFrame)
+	}
+	var last [1]byte
+	if err := peermem.Read(p.pid, last[:], addr+uint64(n)-1); err != nil {
+		return nil, p.readErr(err)
+	}
 	b := wire.Unzeroed(n)
 	wire.Prefault(b)
 	if err := peermem.Read(p.pid, b, addr); err != nil {
-		if errors.Is(err, unix.ESRCH) {
-			return nil, errWorkerGone
-		}
-		return nil, fmt.Errorf("%w: %v", wire.ErrProtocol, err) // an address it does not have
+		return nil, p.readErr(err)
 	}
 	p.pulled = true
 	p.moved.Add(int64(n))
 	return b, nil
+}
+
+// readErr is the error of a failed read of the worker's memory: it has ended, or it named
+// memory it does not have.
+func (p *peerLink) readErr(err error) error {
+	if errors.Is(err, unix.ESRCH) {
+		return errWorkerGone
+	}
+	return fmt.Errorf("%w: %v", wire.ErrProtocol, err)
 }
 
 // errWorkerGone says that an output could not be read because the worker has ended: its
