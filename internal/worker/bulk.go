@@ -19,6 +19,16 @@ type inbox struct {
 	bufs  [peermem.Slots][]byte // the buffers offered or claimed, kept reachable here
 	want  int                   // the size to offer: the last large input's
 	last  time.Time             // when the last large input came
+	// budget bounds the bytes offered at once, under a memory limit: an offer is memory the
+	// next input would take anyway, but offers for several inputs ahead must not be what
+	// pushes a worker over its limit.
+	budget int64
+}
+
+// newInbox returns the inbox of a worker whose Go memory limit is gcLimit (math.MaxInt64 for
+// none): it offers at most an eighth of that.
+func newInbox(table peermem.Shared, gcLimit int64) *inbox {
+	return &inbox{table: table, budget: gcLimit / 8}
 }
 
 // keepOffers is how long buffers stay offered after the last large input: an idle worker
@@ -67,9 +77,11 @@ func (b *inbox) refill() {
 	if b.want == 0 {
 		return
 	}
+	var offered int64
 	for i := range b.bufs {
 		if have := len(b.bufs[i]); have > 0 {
 			if (have >= b.want && have <= 2*b.want) || !b.table.Withdraw(i) {
+				offered += int64(have)
 				continue
 			}
 			b.bufs[i] = nil
@@ -77,6 +89,10 @@ func (b *inbox) refill() {
 		if !b.table.IsFree(i) {
 			continue // claimed for a frame not read yet
 		}
+		if offered > 0 && offered+int64(b.want) > b.budget {
+			return // one offer is always made: the next input needs its memory anyway
+		}
+		offered += int64(b.want)
 		buf := wire.Unzeroed(b.want)
 		wire.Prefault(buf)
 		b.bufs[i] = buf

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"errors"
+	"math"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -27,7 +28,7 @@ func newTable(t *testing.T) peermem.Shared {
 // every slot; it hands over a claimed buffer cut to the input's length and offers another.
 func TestInbox(t *testing.T) {
 	table := newTable(t)
-	in := &inbox{table: table}
+	in := newInbox(table, math.MaxInt64)
 	in.refill()
 	if _, _, ok := table.Claim(1); ok {
 		t.Fatal("a buffer was offered before any large input came")
@@ -74,7 +75,7 @@ func TestInbox(t *testing.T) {
 // A larger input replaces the offered buffers too small for it; claimed ones are left alone.
 func TestInboxGrows(t *testing.T) {
 	table := newTable(t)
-	in := &inbox{table: table}
+	in := newInbox(table, math.MaxInt64)
 	in.Inline(300 << 10)
 	in.refill()
 	claimed, _, _ := table.Claim(1)
@@ -132,7 +133,7 @@ func TestLender(t *testing.T) {
 // one) once none has come for keepOffers.
 func TestInboxTidy(t *testing.T) {
 	table := newTable(t)
-	in := &inbox{table: table}
+	in := newInbox(table, math.MaxInt64)
 	in.tidy()
 	if _, _, ok := table.Claim(1); ok {
 		t.Fatal("tidy offered a buffer before any large input came")
@@ -155,5 +156,29 @@ func TestInboxTidy(t *testing.T) {
 	}
 	if !table.IsClaimed(claimed) {
 		t.Error("the claimed buffer was withdrawn")
+	}
+}
+
+// Under a memory limit, the inbox offers at most an eighth of it at once, but always one
+// buffer.
+func TestInboxBudget(t *testing.T) {
+	for _, c := range []struct {
+		limit int64
+		want  int
+	}{{64 << 20, 2}, {16 << 20, 1}, {1 << 20, 1}, {math.MaxInt64, peermem.Slots}} {
+		table := newTable(t)
+		in := newInbox(table, c.limit)
+		in.Inline(4 << 20)
+		in.refill()
+		n := 0
+		for {
+			if _, _, ok := table.Claim(1); !ok {
+				break
+			}
+			n++
+		}
+		if n != c.want {
+			t.Errorf("limit %d: %d buffers of 4 MiB offered, want %d", c.limit, n, c.want)
+		}
 	}
 }

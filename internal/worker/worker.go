@@ -109,7 +109,7 @@ func Attempt(ctx context.Context) int {
 func Serve(cfg Config) {
 	s := &server{cfg: cfg, enc: wire.NewEncoder(), pending: make(map[uint64]*queued),
 		dec: wire.NewDecoder()}
-	s.inbox = &inbox{table: cfg.Peer}
+	s.inbox = newInbox(cfg.Peer, debug.SetMemoryLimit(-1))
 	s.dec.Fetcher = s.inbox
 	s.lender = &lender{table: cfg.Peer}
 	s.enc.Sharer = s.lender
