@@ -15,7 +15,9 @@ import (
 // per type:
 //
 //   - []byte: each slice raw, length first; a large one is written from where it is and read
-//     without a copy (wire.Encoder.Bytes, wire.Decoder.TakeBytes).
+//     without a copy (wire.Encoder.Bytes, wire.Decoder.TakeBytes), or copied straight
+//     between the two processes' memory when the parent can reach the worker's
+//     (internal/peermem).
 //   - numbers and bools: the memory of the whole run, as it is (little endian).
 //   - strings, and slices of numbers or bools: the lengths of the run, then the bytes of each.
 //   - types of size zero (struct{}): nothing.

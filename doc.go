@@ -32,11 +32,15 @@
 // program. Functions are found by the name they were registered under, so they must be
 // registered before Main runs (at package level). Inputs and outputs travel through memory
 // shared with the worker (a ring each way), encoded with encoding/gob, so only exported fields
-// travel; a type that cannot travel (a func
-// or chan field, say) is an error naming it when the Func is first used. []byte, numbers,
-// bools, strings and slices of numbers travel raw, without gob. Values are encoded when they
-// are sent, and large ones are written from where they are: do not change an input until its
-// task is done, nor a task's output after it returned.
+// travel; a type that cannot travel (a func or chan field, say) is an error naming it when the
+// Func is first used. []byte, numbers, bools, strings and slices of numbers travel raw,
+// without gob. Values are encoded when they are sent, and large ones are written from where
+// they are: do not change an input until its task is done, nor a task's output after it
+// returned. A []byte of 256 KiB or more skips the ring when the system lets the parent reach
+// its workers' memory (process_vm_writev and process_vm_readv, which need the right to trace
+// the worker; the parent checks once per worker): the parent copies an input into a buffer
+// the worker has put up when the task is sent, and reads an output from where the task left
+// it, one copy each way.
 //
 // A program that forgets Main re-runs its main in each worker; when such a worker reaches
 // NewPool or Start it exits at once with a message naming Main, and the parent's NewPool or
@@ -49,6 +53,8 @@
 // with the worker's stack, and the worker goes on. A worker that dies (os.Exit, a signal, a
 // fatal error, a segfault) fails only the task it was running, with *WorkerError
 // (errors.Is ErrWorkerDied); the other tasks it held run elsewhere, and the pool replaces it.
+// A task sent to a worker that died between tasks, before its death was known, runs
+// elsewhere too.
 // Map fails fast: the first failure cancels the rest and comes back as *TaskError with the
 // input's index. Imap and ImapUnordered yield each failure at its position and go on.
 //
