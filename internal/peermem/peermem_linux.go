@@ -17,10 +17,10 @@
 package peermem
 
 import (
-	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -71,12 +71,11 @@ func Write(pid int, addr uint64, src []byte) error {
 }
 
 // token is a random word a worker names in its hello, for its parent to read back (Probe).
+// It only has to be unlikely to be found at that address in another process: math/rand's
+// generator, seeded by the runtime, is enough, and unlike crypto/rand it adds nothing to a
+// worker's start-up.
 var token = func() *uint64 {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err) // crypto/rand does not fail on Linux
-	}
-	t := binary.LittleEndian.Uint64(b[:]) | 1 // never 0: 0 says "no token"
+	t := rand.Uint64() | 1 // never 0: 0 says "no token"
 	return &t
 }()
 
