@@ -103,8 +103,9 @@ func (b *inbox) refill() {
 // lender lends large outputs to the parent, which reads them from where they are. It is the
 // encoder's Sharer: guarded by the server's encMu.
 type lender struct {
-	table peermem.Shared
-	lent  []loan // in the order of their frames
+	table  peermem.Shared
+	lent   []loan // in the order of their frames
+	unsent bool   // a frame lending an output has not been written yet
 }
 
 type loan struct {
@@ -118,6 +119,7 @@ func (l *lender) Share(b []byte, frame uint64) (uint64, bool) {
 		return 0, false
 	}
 	l.lent = append(l.lent, loan{frame, b})
+	l.unsent = true
 	return address(b), true
 }
 

@@ -113,6 +113,9 @@ func TestLender(t *testing.T) {
 			t.Fatalf("Share = %#x, %v; want its address", ref, ok)
 		}
 	}
+	if !l.unsent {
+		t.Error("a loan does not mark its frame for writing at once")
+	}
 	l.Unshare(address(b))
 	if len(l.lent) != 2 || address(l.lent[1].b) != address(c) {
 		t.Fatalf("after Unshare, %d loans", len(l.lent))

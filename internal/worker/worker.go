@@ -445,14 +445,15 @@ func (s *server) flushPending() {
 // finish sends the outputs lo..hi-1 as the batch's last frame. The frames wait for the next
 // batches' results, up to flushEvery, while more input is at hand, so that a stream of small
 // batches costs one write for many; they go out when the worker runs out of input (see idle
-// and runAsReader). Frames holding large values by reference (wire.RefMin) go at once: the
-// function that made a value may change it when it runs again.
+// and runAsReader). Frames holding large values by reference (wire.RefMin), or lending them
+// to the parent, go at once: the function that made a value may change it when it runs again,
+// and a large value is worth a write of its own.
 func (s *server) finish(r *batchRun) {
 	s.encMu.Lock()
 	defer s.encMu.Unlock()
 	s.sendOutputs(r.q, r.lo, r.i, wire.FlagLast)
 	r.lo = r.i
-	if s.enc.Len() >= maxPending || time.Since(s.lastFlush) >= flushEvery {
+	if s.enc.Len() >= maxPending || s.lender.unsent || time.Since(s.lastFlush) >= flushEvery {
 		s.flush()
 	} else if s.enc.Len() > 0 {
 		s.flushLater() // in case the next batch runs long
@@ -507,6 +508,7 @@ func (s *server) fail(id uint64, i int, werr wire.Error) {
 // has read since.
 func (s *server) flush() {
 	s.lender.release()
+	s.lender.unsent = false
 	if s.enc.Len() == 0 {
 		return
 	}
