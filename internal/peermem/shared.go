@@ -76,10 +76,16 @@ func (s Shared) Claim(n int) (i int, addr uint64, ok bool) {
 		if sl.state.Load() != slotOffered || sl.size.Load() < uint64(n) {
 			continue
 		}
-		addr := sl.addr.Load()
-		if sl.state.CompareAndSwap(slotOffered, slotClaimed) {
-			return i, addr, true
+		if !sl.state.CompareAndSwap(slotOffered, slotClaimed) {
+			continue
 		}
+		// Only now is the offer fixed: between the looks above and the swap, the worker may
+		// have withdrawn the buffer and offered another in the slot.
+		if sl.size.Load() < uint64(n) {
+			sl.state.Store(slotOffered)
+			continue
+		}
+		return i, sl.addr.Load(), true
 	}
 	return 0, 0, false
 }
