@@ -28,43 +28,33 @@ import (
 
 // Read copies len(dst) bytes of process pid's memory at addr into dst.
 func Read(pid int, dst []byte, addr uint64) error {
-	for len(dst) > 0 {
-		local := []unix.Iovec{{Base: &dst[0]}}
-		local[0].SetLen(len(dst))
-		remote := []unix.RemoteIovec{{Base: uintptr(addr), Len: len(dst)}}
-		n, err := unix.ProcessVMReadv(pid, local, remote, 0)
-		if err != nil {
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
-			return fmt.Errorf("peermem: reading %d bytes of process %d: %w", len(dst), pid, err)
-		}
-		if n == 0 {
-			return fmt.Errorf("peermem: reading process %d: no bytes copied", pid)
-		}
-		dst = dst[n:]
-		addr += uint64(n)
-	}
-	return nil
+	return copyWith(unix.ProcessVMReadv, "reading", pid, dst, addr)
 }
 
 // Write copies src into process pid's memory at addr.
 func Write(pid int, addr uint64, src []byte) error {
-	for len(src) > 0 {
-		local := []unix.Iovec{{Base: &src[0]}}
-		local[0].SetLen(len(src))
-		remote := []unix.RemoteIovec{{Base: uintptr(addr), Len: len(src)}}
-		n, err := unix.ProcessVMWritev(pid, local, remote, 0)
+	return copyWith(unix.ProcessVMWritev, "writing", pid, src, addr)
+}
+
+// copyWith copies between local and process pid's memory at addr with op, which may copy
+// less than asked (it stops at a page it cannot reach, or at a signal): it goes on from there.
+func copyWith(op func(int, []unix.Iovec, []unix.RemoteIovec, uint) (int, error), verb string,
+	pid int, local []byte, addr uint64) error {
+	for len(local) > 0 {
+		iov := []unix.Iovec{{Base: &local[0]}}
+		iov[0].SetLen(len(local))
+		remote := []unix.RemoteIovec{{Base: uintptr(addr), Len: len(local)}}
+		n, err := op(pid, iov, remote, 0)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
 		if err != nil {
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
-			return fmt.Errorf("peermem: writing %d bytes to process %d: %w", len(src), pid, err)
+			return fmt.Errorf("peermem: %s %d bytes of process %d: %w", verb, len(local), pid, err)
 		}
 		if n == 0 {
-			return fmt.Errorf("peermem: writing process %d: no bytes copied", pid)
+			return fmt.Errorf("peermem: %s process %d: no bytes copied", verb, pid)
 		}
-		src = src[n:]
+		local = local[n:]
 		addr += uint64(n)
 	}
 	return nil
