@@ -19,7 +19,9 @@ import (
 //     between the two processes' memory when the parent can reach the worker's
 //     (internal/peermem).
 //   - numbers and bools: the memory of the whole run, as it is (little endian).
-//   - strings, and slices of numbers or bools: the lengths of the run, then the bytes of each.
+//   - strings, and slices of numbers or bools: the lengths of the run, then the bytes of the
+//     small ones together, then each large one (wire.RefMin bytes or more) length first, so
+//     that, like a large []byte, it may travel outside the frame.
 //   - types of size zero (struct{}): nothing.
 //   - anything else: one gob value holding the whole run.
 //
@@ -87,16 +89,16 @@ func (c codec[T]) encode(enc *wire.Encoder, vs []T) error {
 	case codecStrings:
 		ss := unsafe.Slice((*string)(unsafe.Pointer(unsafe.SliceData(vs))), len(vs))
 		putLengths(enc, len(ss), func(i int) int { return len(ss[i]) })
-		for _, s := range ss {
-			enc.Raw(memory(unsafe.Pointer(unsafe.StringData(s)), len(s))) // strings never change
-		}
+		putRun(enc, len(ss), func(i int) []byte {
+			return memory(unsafe.Pointer(unsafe.StringData(ss[i])), len(ss[i])) // strings never change
+		})
 		return nil
 	case codecSlices:
 		hs := unsafe.Slice((*[]byte)(unsafe.Pointer(unsafe.SliceData(vs))), len(vs)) // lengths in elements
 		putLengths(enc, len(hs), func(i int) int { return len(hs[i]) })
-		for _, h := range hs {
-			enc.Raw(memory(unsafe.Pointer(unsafe.SliceData(h)), len(h)*c.size))
-		}
+		putRun(enc, len(hs), func(i int) []byte {
+			return memory(unsafe.Pointer(unsafe.SliceData(hs[i])), len(hs[i])*c.size)
+		})
 		return nil
 	}
 	if err := enc.Value(vs); err != nil {
@@ -159,9 +161,25 @@ func putLengths(enc *wire.Encoder, n int, length func(i int) int) {
 	}
 }
 
-// getLengths reads n lengths and returns them with the number of bytes they add up to once
-// multiplied by size, after checking that the frame holds that many.
-func getLengths(dec *wire.Decoder, n, size int) (lens []byte, total int, err error) {
+// putRun appends the memory of n values after their lengths: the small ones together, then
+// each large one (wire.RefMin bytes or more) on its own, length first (wire.Encoder.Bytes),
+// so that it may travel outside the frame.
+func putRun(enc *wire.Encoder, n int, mem func(i int) []byte) {
+	for i := range n {
+		if b := mem(i); len(b) < wire.RefMin {
+			enc.Raw(b)
+		}
+	}
+	for i := range n {
+		if b := mem(i); len(b) >= wire.RefMin {
+			enc.Bytes(b)
+		}
+	}
+}
+
+// getLengths reads n lengths and returns them with the number of bytes the small values (see
+// putRun) add up to once multiplied by size, after checking that the frame holds that many.
+func getLengths(dec *wire.Decoder, n, size int) (lens []byte, small int, err error) {
 	if lens, err = dec.Raw(4 * n); err != nil {
 		return nil, 0, err
 	}
@@ -169,8 +187,10 @@ func getLengths(dec *wire.Decoder, n, size int) (lens []byte, total int, err err
 	sum := uint64(0)
 	for i := 0; i < len(lens); i += 4 {
 		// Each term is under 2^36 and the sum stops growing past the frame: no overflow.
-		if sum += uint64(binary.LittleEndian.Uint32(lens[i:])) * uint64(size); sum > left {
-			return nil, 0, fmt.Errorf("%w: values of %d bytes or more in a frame with %d left", wire.ErrProtocol, sum, left)
+		if b := uint64(binary.LittleEndian.Uint32(lens[i:])) * uint64(size); b < wire.RefMin {
+			if sum += b; sum > left {
+				return nil, 0, fmt.Errorf("%w: values of %d bytes or more in a frame with %d left", wire.ErrProtocol, sum, left)
+			}
 		}
 	}
 	return lens, int(sum), nil
@@ -187,7 +207,18 @@ func decodeStrings(dec *wire.Decoder, ss []string) error {
 	}
 	for i := range ss {
 		n := int(binary.LittleEndian.Uint32(lens[4*i:]))
-		ss[i], data = string(data[:n]), data[n:] // a copy each: a kept string keeps only itself
+		if n < wire.RefMin {
+			ss[i], data = string(data[:n]), data[n:] // a copy each: a kept string keeps only itself
+		}
+	}
+	for i := range ss {
+		if n := int(binary.LittleEndian.Uint32(lens[4*i:])); n >= wire.RefMin {
+			b, err := dec.TakeBytesOf(n) // the string's own memory: nothing else holds it
+			if err != nil {
+				return err
+			}
+			ss[i] = unsafe.String(unsafe.SliceData(b), n)
+		}
 	}
 	return nil
 }
@@ -208,12 +239,35 @@ func (c codec[T]) decodeSlices(dec *wire.Decoder, vs []T) error {
 	}
 	for i := range vs {
 		n := int(binary.LittleEndian.Uint32(lens[4*i:]))
-		if n == 0 {
-			continue // nil, as gob decodes an empty slice
+		if n == 0 || n*c.size >= wire.RefMin {
+			continue // nil, as gob decodes an empty slice; or large, below
 		}
 		p := c.alloc(n * c.size)
 		copy(memory(p, n*c.size), data)
 		data = data[n*c.size:]
+		*(*[]byte)(unsafe.Pointer(&vs[i])) = unsafe.Slice((*byte)(p), n) // n elements
+	}
+	for i := range vs {
+		n := int(binary.LittleEndian.Uint32(lens[4*i:]))
+		if n*c.size < wire.RefMin {
+			continue
+		}
+		b, err := dec.TakeBytesOf(n * c.size)
+		if err != nil {
+			return err
+		}
+		if c.bools {
+			if err := checkBools(b); err != nil {
+				return err
+			}
+		}
+		p := unsafe.Pointer(unsafe.SliceData(b))
+		if uintptr(p)%uintptr(c.align) != 0 {
+			// Taken from within a frame at an odd place: elements need their alignment.
+			p = c.alloc(n * c.size)
+			copy(memory(p, n*c.size), b)
+		}
+		// b holds no pointers, nor do the elements: its memory may hold them.
 		*(*[]byte)(unsafe.Pointer(&vs[i])) = unsafe.Slice((*byte)(p), n) // n elements
 	}
 	return nil

@@ -9,9 +9,11 @@ import (
 	"math"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/multiproc/multiproc/internal/wire"
 )
@@ -504,4 +506,149 @@ func BenchmarkCodec(b *testing.B) {
 	b.Run("strings/gob", func(b *testing.B) { benchCodec(b, codec[string]{kind: codecGob}, strs) })
 	b.Run("vectors16/raw", func(b *testing.B) { benchCodec(b, codec[[]float64]{kind: codecSlices, size: 8, align: 8}, vecs) })
 	b.Run("vectors16/gob", func(b *testing.B) { benchCodec(b, codec[[]float64]{kind: codecGob}, vecs) })
+}
+
+// memPeer stands for both ends of a wire.Sharer and wire.Fetcher: shared slices are kept by
+// reference, and fetched as copies in memory of their own (as the other process's would be).
+type memPeer struct {
+	shared map[uint64][]byte
+	inline int // large slices that came in the frame
+}
+
+func (p *memPeer) Share(b []byte, _ uint64) (uint64, bool) {
+	if p.shared == nil {
+		p.shared = map[uint64][]byte{}
+	}
+	ref := uint64(len(p.shared) + 1)
+	p.shared[ref] = b
+	return ref, true
+}
+
+func (p *memPeer) Unshare(ref uint64) { delete(p.shared, ref) }
+
+func (p *memPeer) Fetch(ref uint64, n int) ([]byte, error) {
+	b, ok := p.shared[ref]
+	if !ok || len(b) != n {
+		return nil, fmt.Errorf("%w: no shared slice %d of %d bytes", wire.ErrProtocol, ref, n)
+	}
+	return append(make([]byte, 0, n), b...), nil
+}
+
+func (p *memPeer) Inline(int) { p.inline++ }
+
+// Large strings and slices of numbers travel each on its own, outside the frame when a Sharer
+// takes them, or in it; either way they arrive whole, with their elements aligned, small ones
+// around them in place.
+func TestCodecLargeValues(t *testing.T) {
+	t.Parallel()
+	big := make([]float64, wire.RefMin/8+3)
+	for i := range big {
+		big[i] = float64(i) * 1.25
+	}
+	big32 := make([]int32, wire.RefMin/4+1)
+	for i := range big32 {
+		big32[i] = int32(-i)
+	}
+	bigBools := make([]bool, wire.RefMin)
+	bigBools[7] = true
+	bigStr := strings.Repeat("ü", wire.RefMin/2+1)
+	for _, shared := range []bool{false, true} {
+		p := &memPeer{}
+		// Different small slices before the large ones put them at different offsets in
+		// the frame: decoding must align them whatever the offset.
+		for small := range 4 {
+			var floats [][]float64
+			var ints [][]int32
+			var strs []string
+			for i := range small {
+				floats = append(floats, []float64{float64(i)})
+				ints = append(ints, []int32{int32(i)})
+				strs = append(strs, strings.Repeat("s", i))
+			}
+			floats = append(floats, big, nil, big[:1])
+			ints = append(ints, big32, []int32{9})
+			strs = append(strs, bigStr, "", bigStr[:3])
+			gotF, err := roundTripPeer(codec[[]float64]{kind: codecSlices, size: 8, align: 8}, floats, p, shared)
+			if err != nil || !reflect.DeepEqual(gotF, floats) {
+				t.Fatalf("shared %v, %d small: float64 slices: %v", shared, small, err)
+			}
+			for _, v := range gotF {
+				if len(v) > 0 && uintptr(unsafe.Pointer(&v[0]))%8 != 0 {
+					t.Fatalf("shared %v, %d small: a []float64 of %d at a misaligned address", shared, small, len(v))
+				}
+			}
+			gotI, err := roundTripPeer(codec[[]int32]{kind: codecSlices, size: 4, align: 4}, ints, p, shared)
+			if err != nil || !reflect.DeepEqual(gotI, ints) {
+				t.Fatalf("shared %v, %d small: int32 slices: %v", shared, small, err)
+			}
+			gotS, err := roundTripPeer(codec[string]{kind: codecStrings}, strs, p, shared)
+			if err != nil || !reflect.DeepEqual(gotS, strs) {
+				t.Fatalf("shared %v, %d small: strings: %v", shared, small, err)
+			}
+		}
+		gotB, err := roundTripPeer(codec[[]bool]{kind: codecSlices, size: 1, align: 1, bools: true}, [][]bool{bigBools}, p, shared)
+		if err != nil || !reflect.DeepEqual(gotB, [][]bool{bigBools}) {
+			t.Fatalf("shared %v: bools: %v", shared, err)
+		}
+		if shared && (len(p.shared) == 0 || p.inline != 0) {
+			t.Errorf("%d slices shared, %d inline: the large values did not travel outside the frame", len(p.shared), p.inline)
+		}
+	}
+}
+
+// roundTripPeer is roundTrip with p as the encoder's Sharer (if shared) and the decoder's
+// Fetcher.
+func roundTripPeer[T any](c codec[T], vs []T, p *memPeer, shared bool) ([]T, error) {
+	enc := wire.NewEncoder()
+	if shared {
+		enc.Sharer = p
+	}
+	enc.Begin(wire.KindOutputs, 0, 1)
+	if err := c.encode(enc, vs); err != nil {
+		return nil, err
+	}
+	enc.Uint32(0xfeed)
+	if err := enc.End(); err != nil {
+		return nil, err
+	}
+	var stream bytes.Buffer
+	if _, err := enc.WriteTo(&stream); err != nil {
+		return nil, err
+	}
+	f, err := wire.NewReader(&stream, 0).Read()
+	if err != nil {
+		return nil, err
+	}
+	dec := wire.NewDecoder()
+	dec.Fetcher = p
+	dec.Next(f)
+	got := make([]T, len(vs))
+	if err := c.decode(dec, got); err != nil {
+		return nil, err
+	}
+	if end, err := dec.Uint32(); end != 0xfeed || err != nil || dec.Len() != 0 {
+		return nil, fmt.Errorf("ends with %#x, %v and %d bytes left", end, err, dec.Len())
+	}
+	return got, nil
+}
+
+// A large value whose own length disagrees with the run's, or a large run of bools holding
+// something else than 0 and 1, is refused.
+func TestCodecLargeValuesMalformed(t *testing.T) {
+	t.Parallel()
+	n := uint32(wire.RefMin / 8)
+	frame := slices.Concat(le32(n), le32(8*n+8), make([]byte, 8*n+8)) // says n elements, holds n+1
+	if err := decodeFrame[[]float64](frame, 1); !errors.Is(err, wire.ErrProtocol) {
+		t.Errorf("large slice whose length disagrees: %v, want ErrProtocol", err)
+	}
+	bools := make([]byte, wire.RefMin)
+	bools[5] = 2
+	frame = slices.Concat(le32(uint32(len(bools))), le32(uint32(len(bools))), bools)
+	if err := decodeFrame[[]bool](frame, 1); !errors.Is(err, wire.ErrProtocol) {
+		t.Errorf("large run of bools with a 2: %v, want ErrProtocol", err)
+	}
+	frame = slices.Concat(le32(uint32(wire.RefMin)), le32(uint32(wire.RefMin)|wire.SharedBit), le32(1, 0))
+	if err := decodeFrame[string](frame, 1); !errors.Is(err, wire.ErrProtocol) {
+		t.Errorf("large shared string without a Fetcher: %v, want ErrProtocol", err)
+	}
 }

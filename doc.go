@@ -36,11 +36,11 @@
 // Func is first used. []byte, numbers, bools, strings and slices of numbers travel raw,
 // without gob. Values are encoded when they are sent, and large ones are written from where
 // they are: do not change an input until its task is done, nor a task's output after it
-// returned. A []byte of 256 KiB or more skips the ring when the system lets the parent reach
-// its workers' memory (process_vm_writev and process_vm_readv, which need the right to trace
-// the worker; the parent checks once per worker): the parent copies an input into a buffer
-// the worker has put up when the task is sent, and reads an output from where the task left
-// it, one copy each way.
+// returned. A []byte, string or slice of numbers of 256 KiB or more skips the ring when the
+// system lets the parent reach its workers' memory (process_vm_writev and process_vm_readv,
+// which need the right to trace the worker; the parent checks once per worker): the parent
+// copies an input into a buffer the worker has put up when the task is sent, and reads an
+// output from where the task left it, one copy each way.
 //
 // A program that forgets Main re-runs its main in each worker; when such a worker reaches
 // NewPool or Start it exits at once with a message naming Main, and the parent's NewPool or

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -117,6 +118,61 @@ func TestLargeBytesTravelOutsideFrames(t *testing.T) {
 				t.Fatalf("%d bytes moved outside the frames, want more than the %d of the outputs", moved, outputs)
 			}
 		})
+	}
+}
+
+var (
+	scaleFloats = Register("share.scale", func(_ context.Context, v []float64) ([]float64, error) {
+		out := make([]float64, len(v))
+		for i, x := range v {
+			out[i] = 2 * x
+		}
+		return out, nil
+	})
+	echoString = Register("share.echoString", func(_ context.Context, s string) (string, error) { return s, nil })
+)
+
+// Large slices of numbers and large strings travel outside the frames too.
+func TestLargeNumbersAndStringsTravelOutsideFrames(t *testing.T) {
+	t.Parallel()
+	p, err := NewPool(Processes(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	vecs := [][]float64{make([]float64, 1<<20), {1, 2}, make([]float64, wire.RefMin/8)}
+	for _, v := range vecs {
+		for i := range v {
+			v[i] = float64(i) / 7
+		}
+	}
+	before := sharedBytes(p)
+	for range 2 { // the second time, the workers have buffers up for inputs of these sizes
+		got, err := Map(ctx, p, scaleFloats, vecs, ChunkSize(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range vecs {
+			if len(got[i]) != len(v) || (len(v) > 1 && got[i][len(v)-1] != 2*v[len(v)-1]) {
+				t.Fatalf("vector %d of %d came back wrong", i, len(v))
+			}
+		}
+	}
+	strs := []string{strings.Repeat("é", 1<<20), "small", strings.Repeat("x", wire.RefMin)}
+	for range 2 {
+		got, err := Map(ctx, p, echoString, strs, ChunkSize(2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, strs) {
+			t.Fatal("strings came back changed")
+		}
+	}
+	// Outputs alone: 2 × (8 MiB + 256 KiB) of vectors, 2 × (2 MiB + 256 KiB) of strings.
+	if moved, outputs := sharedBytes(p)-before, int64(2*(8<<20+wire.RefMin)+2*(2<<20+wire.RefMin)); moved <= outputs {
+		t.Fatalf("%d bytes moved outside the frames, want more than the %d of the outputs", moved, outputs)
 	}
 }
 

@@ -317,10 +317,19 @@ const takeMin = 64 << 10
 // through the sender's or this process's memory (see Sharer) is what the Fetcher returns. An
 // empty slice is nil. Like any use of a frame's payload, it comes before the Reader's next
 // Read.
-func (d *Decoder) TakeBytes() ([]byte, error) {
+func (d *Decoder) TakeBytes() ([]byte, error) { return d.takeBytes(-1) }
+
+// TakeBytesOf is TakeBytes for a slice whose length the caller knows already (want): a frame
+// that says otherwise is refused before anything is read or fetched.
+func (d *Decoder) TakeBytesOf(want int) ([]byte, error) { return d.takeBytes(want) }
+
+func (d *Decoder) takeBytes(want int) ([]byte, error) {
 	n, err := d.Uint32()
 	if err != nil {
 		return nil, err
+	}
+	if want >= 0 && int(n&^SharedBit) != want {
+		return nil, fmt.Errorf("%w: a slice of %d bytes where %d were due", ErrProtocol, n&^SharedBit, want)
 	}
 	if n&SharedBit != 0 {
 		if d.Fetcher == nil {
