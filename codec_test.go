@@ -88,8 +88,12 @@ func (c typed[T]) run(t *testing.T) {
 
 // roundTrip sends vs through a frame, a socket's worth of bytes and a Reader, as the pool
 // does, with a frame before and after it on the same streams.
-func roundTrip[T any](c codec[T], vs []T) ([]T, error) {
+func roundTrip[T any](c codec[T], vs []T) ([]T, error) { return roundTripVia(c, vs, nil, nil) }
+
+// roundTripVia is roundTrip with a Sharer for the encoder and a Fetcher for the decoder.
+func roundTripVia[T any](c codec[T], vs []T, sharer wire.Sharer, fetcher wire.Fetcher) ([]T, error) {
 	enc := wire.NewEncoder()
+	enc.Sharer = sharer
 	for id := range uint64(3) {
 		enc.Begin(wire.KindOutputs, 0, id)
 		enc.Uint32(uint32(len(vs)))
@@ -108,6 +112,7 @@ func roundTrip[T any](c codec[T], vs []T) ([]T, error) {
 		return nil, err
 	}
 	r, dec := wire.NewReader(&stream, 0), wire.NewDecoder()
+	dec.Fetcher = fetcher
 	var got []T
 	for id := range uint64(3) {
 		f, err := r.Read()
@@ -554,6 +559,10 @@ func TestCodecLargeValues(t *testing.T) {
 	bigStr := strings.Repeat("ü", wire.RefMin/2+1)
 	for _, shared := range []bool{false, true} {
 		p := &memPeer{}
+		var sharer wire.Sharer
+		if shared {
+			sharer = p
+		}
 		// Different small slices before the large ones put them at different offsets in
 		// the frame: decoding must align them whatever the offset.
 		for small := range 4 {
@@ -568,7 +577,7 @@ func TestCodecLargeValues(t *testing.T) {
 			floats = append(floats, big, nil, big[:1])
 			ints = append(ints, big32, []int32{9})
 			strs = append(strs, bigStr, "", bigStr[:3])
-			gotF, err := roundTripPeer(codec[[]float64]{kind: codecSlices, size: 8, align: 8}, floats, p, shared)
+			gotF, err := roundTripVia(codec[[]float64]{kind: codecSlices, size: 8, align: 8}, floats, sharer, p)
 			if err != nil || !reflect.DeepEqual(gotF, floats) {
 				t.Fatalf("shared %v, %d small: float64 slices: %v", shared, small, err)
 			}
@@ -577,16 +586,16 @@ func TestCodecLargeValues(t *testing.T) {
 					t.Fatalf("shared %v, %d small: a []float64 of %d at a misaligned address", shared, small, len(v))
 				}
 			}
-			gotI, err := roundTripPeer(codec[[]int32]{kind: codecSlices, size: 4, align: 4}, ints, p, shared)
+			gotI, err := roundTripVia(codec[[]int32]{kind: codecSlices, size: 4, align: 4}, ints, sharer, p)
 			if err != nil || !reflect.DeepEqual(gotI, ints) {
 				t.Fatalf("shared %v, %d small: int32 slices: %v", shared, small, err)
 			}
-			gotS, err := roundTripPeer(codec[string]{kind: codecStrings}, strs, p, shared)
+			gotS, err := roundTripVia(codec[string]{kind: codecStrings}, strs, sharer, p)
 			if err != nil || !reflect.DeepEqual(gotS, strs) {
 				t.Fatalf("shared %v, %d small: strings: %v", shared, small, err)
 			}
 		}
-		gotB, err := roundTripPeer(codec[[]bool]{kind: codecSlices, size: 1, align: 1, bools: true}, [][]bool{bigBools}, p, shared)
+		gotB, err := roundTripVia(codec[[]bool]{kind: codecSlices, size: 1, align: 1, bools: true}, [][]bool{bigBools}, sharer, p)
 		if err != nil || !reflect.DeepEqual(gotB, [][]bool{bigBools}) {
 			t.Fatalf("shared %v: bools: %v", shared, err)
 		}
@@ -594,42 +603,6 @@ func TestCodecLargeValues(t *testing.T) {
 			t.Errorf("%d slices shared, %d inline: the large values did not travel outside the frame", len(p.shared), p.inline)
 		}
 	}
-}
-
-// roundTripPeer is roundTrip with p as the encoder's Sharer (if shared) and the decoder's
-// Fetcher.
-func roundTripPeer[T any](c codec[T], vs []T, p *memPeer, shared bool) ([]T, error) {
-	enc := wire.NewEncoder()
-	if shared {
-		enc.Sharer = p
-	}
-	enc.Begin(wire.KindOutputs, 0, 1)
-	if err := c.encode(enc, vs); err != nil {
-		return nil, err
-	}
-	enc.Uint32(0xfeed)
-	if err := enc.End(); err != nil {
-		return nil, err
-	}
-	var stream bytes.Buffer
-	if _, err := enc.WriteTo(&stream); err != nil {
-		return nil, err
-	}
-	f, err := wire.NewReader(&stream, 0).Read()
-	if err != nil {
-		return nil, err
-	}
-	dec := wire.NewDecoder()
-	dec.Fetcher = p
-	dec.Next(f)
-	got := make([]T, len(vs))
-	if err := c.decode(dec, got); err != nil {
-		return nil, err
-	}
-	if end, err := dec.Uint32(); end != 0xfeed || err != nil || dec.Len() != 0 {
-		return nil, fmt.Errorf("ends with %#x, %v and %d bytes left", end, err, dec.Len())
-	}
-	return got, nil
 }
 
 // A large value whose own length disagrees with the run's, or a large run of bools holding

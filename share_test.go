@@ -38,6 +38,19 @@ func withRingsOnly() Option {
 	return optionFunc(func(c *config) error { c.ringsOnly = true; return nil })
 }
 
+// sharePool starts a pool the test closes at its end, and a context bounded by a deadline.
+func sharePool(t *testing.T, opts ...Option) (*Pool, context.Context) {
+	t.Helper()
+	p, err := NewPool(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return p, ctx
+}
+
 func sharedBytes(p *Pool) int64 { return p.backend.(localBackend).eng.Stats().SharedBytes }
 
 // blobsOfSizes returns slices of the given sizes, each with its own pattern.
@@ -62,13 +75,7 @@ func TestLargeBytesTravelOutsideFrames(t *testing.T) {
 			if ringsOnly {
 				opts = append(opts, withRingsOnly())
 			}
-			p, err := NewPool(opts...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
+			p, ctx := sharePool(t, opts...)
 			// Sizes that grow and shrink, around RefMin, so that buffers offered for one
 			// input are too small or too large for the next.
 			sizes := []int{wire.RefMin, 8 << 20, wire.RefMin - 1, 1 << 20, 3<<20 + 17, wire.RefMin + 1, 8 << 20, 5}
@@ -135,13 +142,7 @@ var (
 // Large slices of numbers and large strings travel outside the frames too.
 func TestLargeNumbersAndStringsTravelOutsideFrames(t *testing.T) {
 	t.Parallel()
-	p, err := NewPool(Processes(2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	p, ctx := sharePool(t, Processes(2))
 	vecs := [][]float64{make([]float64, 1<<20), {1, 2}, make([]float64, wire.RefMin/8)}
 	for _, v := range vecs {
 		for i := range v {
@@ -181,13 +182,7 @@ func TestLargeNumbersAndStringsTravelOutsideFrames(t *testing.T) {
 // can no longer read is not bad data.
 func TestLargeOutputOfADyingWorker(t *testing.T) {
 	t.Parallel()
-	p, err := NewPool(Processes(2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	p, ctx := sharePool(t, Processes(2))
 	blob := blobsOfSizes(2 << 20)[0]
 	for range 20 {
 		got, err := Apply(ctx, p, echoThenDie, blob)
