@@ -1,45 +1,47 @@
 package multiproc
 
-import (
-	"context"
+import "github.com/multiproc/multiproc/internal/backend"
 
-	"github.com/multiproc/multiproc/internal/engine"
-)
-
-// backend is where a Pool's tasks run. Map, Imap, ImapUnordered, Apply and Submit know only
-// this seam: jobs of items that a backend encodes, runs and reports on. The one backend today
-// is local worker processes (internal/engine); a cluster backend would be another.
-type backend interface {
-	newJob(ctx context.Context, w engine.Work) (job, error)
-	close(terminate bool)
-	stats() engine.Stats
-	idle() bool // whether some worker could take work now, for streams' adaptive chunks
-	live() int  // how many workers are live
-}
-
-// job is one call's items on a backend.
-type job interface {
-	Submit(lo, hi int) // run items lo..hi-1 together
-	Cancel(err error)  // fail the unfinished items with err and stop the running ones
-	Release()          // the caller will submit no more
-	// Expect, before Submit, says the caller will wait for the result at once; Await then
-	// lends the caller's goroutine to fetch it, until done or stop is closed (see Apply).
-	Expect()
-	Await(done, stop <-chan struct{})
-}
-
-// localBackend runs tasks on worker processes of this machine.
-type localBackend struct{ eng *engine.Engine }
-
-func (b localBackend) newJob(ctx context.Context, w engine.Work) (job, error) {
-	j, err := b.eng.NewJob(ctx, w)
-	if err != nil {
-		return nil, err
+// A Pool knows where its tasks run only as a backend.Backend: local worker processes
+// (internal/engine), or whatever a backend option such as cluster.At makes. The hooks below
+// let a package outside this one make such an option, and reach a pool's backend.
+func init() {
+	backend.NewOption = func(f backend.Factory) any {
+		return optionFunc{name: backendOption, set: func(c *config) error {
+			if f == nil {
+				return invalid("a nil backend Factory")
+			}
+			if c.factory != nil {
+				return invalid("two backend options")
+			}
+			c.factory = f
+			return nil
+		}}
 	}
-	return j, nil
+	backend.OfPool = func(pool any) (backend.Backend, bool) {
+		p, ok := pool.(*Pool)
+		if !ok || p == nil || p.backend == nil {
+			return nil, false
+		}
+		return p.backend, true
+	}
 }
 
-func (b localBackend) close(terminate bool) { b.eng.Close(terminate) }
-func (b localBackend) stats() engine.Stats  { return b.eng.Stats() }
-func (b localBackend) idle() bool           { return b.eng.Idle() }
-func (b localBackend) live() int            { return b.eng.Live() }
+// backendOption names a backend option in errors.
+const backendOption = "a backend option"
+
+// newBackend makes the backend a pool's options ask for: c.factory's, or local workers.
+func newBackend(c *config) (backend.Backend, error) {
+	if c.factory == nil {
+		return newEngine(c)
+	}
+	for _, name := range backend.LocalOnly {
+		if c.gave(name) {
+			return nil, invalid("%s has no meaning for a pool on another backend; "+
+				"its workers are configured where they run", name)
+		}
+	}
+	b, err := c.factory(backend.Config{Name: c.name, TaskTimeout: c.timeout, Grace: c.grace,
+		Retries: c.retries, Stdout: c.stdout, Stderr: c.stderr, Prefix: c.prefix, Logger: c.logger})
+	return b, fromBackend(err)
+}

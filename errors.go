@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/multiproc/multiproc/internal/engine"
+	"github.com/multiproc/multiproc/internal/backend"
 	"github.com/multiproc/multiproc/internal/spawn"
 	"github.com/multiproc/multiproc/internal/wire"
 )
@@ -188,24 +188,39 @@ func remote(we wire.Error) error {
 	return &RemoteError{Type: we.Type, Message: we.Message, sentinels: we.Sentinels}
 }
 
-// engineErrors are the errors the engine reports, in this package's types.
-func engineErrors(cfg *engine.Config) {
-	cfg.Closed = ErrPoolClosed
-	cfg.Timeouts = func(d time.Duration) error { return &timeoutError{d} }
-	cfg.WorkerDied = func(d engine.Death) error {
-		return &WorkerError{Pid: d.Pid, ExitCode: d.ExitCode, Signal: d.Signal, Stderr: d.Stderr, Cause: d.Cause}
+// fromBackend is the error a caller sees for a failure a backend reports: the one place where
+// the backend's terms (internal/backend) become this package's errors. Other errors (a
+// context's, an input that could not be encoded) pass as they are.
+func fromBackend(err error) error {
+	if err == backend.ErrClosed {
+		return ErrPoolClosed
 	}
-	cfg.Remote = remote
-	cfg.MemoryErr = func(d engine.Death, limit int64) error {
-		return &WorkerError{Pid: d.Pid, ExitCode: d.ExitCode, Signal: d.Signal, Stderr: d.Stderr,
-			Cause: fmt.Errorf("%w (%d bytes)", ErrMemoryLimit, limit)}
-	}
-	cfg.HandshakeErr = func(d engine.Death, err error) error {
-		we := &WorkerError{Pid: d.Pid, ExitCode: d.ExitCode, Signal: d.Signal, Stderr: d.Stderr, Cause: err}
-		if d.ExitCode == spawn.ExitNoMain || strings.Contains(d.Stderr, spawn.ErrorNoMain) {
+	switch e := err.(type) {
+	case *backend.DiedError:
+		return workerError(e.Death, fromBackend(e.Death.Cause))
+	case *backend.TimeoutError:
+		return &timeoutError{e.After}
+	case *backend.MemoryError:
+		return workerError(e.Death, fmt.Errorf("%w (%d bytes)", ErrMemoryLimit, e.Limit))
+	case *backend.RemoteError:
+		return remote(e.Err)
+	case *backend.InitError:
+		return fmt.Errorf("initializer failed: %w", fromBackend(e.Err))
+	case *backend.StartError:
+		we := workerError(e.Death, fromBackend(e.Err))
+		switch {
+		case e.Death.ExitCode == spawn.ExitNoMain || strings.Contains(e.Death.Stderr, spawn.ErrorNoMain):
 			return fmt.Errorf("multiproc: a worker could not start because the program does not "+
 				"call multiproc.Main() first in main (or TestMain): %w", we)
+		case e.Lasting > 0:
+			return fmt.Errorf("multiproc: no worker could be started for %v: %w", e.Lasting, we)
 		}
 		return fmt.Errorf("multiproc: starting a worker: %w", we)
 	}
+	return err
+}
+
+// workerError is the *WorkerError of a worker's death.
+func workerError(d backend.Death, cause error) *WorkerError {
+	return &WorkerError{Pid: d.Pid, ExitCode: d.ExitCode, Signal: d.Signal, Stderr: d.Stderr, Cause: cause}
 }

@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 
+	"github.com/multiproc/multiproc/internal/backend"
 	"github.com/multiproc/multiproc/internal/wire"
 )
 
 // Future is the result of a task given to Submit (Python's AsyncResult).
 type Future[Out any] struct {
-	job  job
+	job  backend.Job
 	done chan struct{}
 	out  Out
 	err  error
@@ -48,9 +49,9 @@ func submit[In, Out any](ctx context.Context, p *Pool, f *Func[In, Out], in In, 
 		return fut
 	}
 	w := &oneWork[In, Out]{f: f, in: in, fut: fut}
-	job, err := p.backend.newJob(ctx, w)
+	job, err := p.backend.NewJob(ctx, w)
 	if err != nil {
-		fut.err = err
+		fut.err = fromBackend(err)
 		close(fut.done)
 		return fut
 	}
@@ -117,7 +118,7 @@ func (w *oneWork[In, Out]) DecodeOutputs(dec *wire.Decoder, lo, hi int) error {
 }
 
 func (w *oneWork[In, Out]) Finish(_, _ int, err error) {
-	w.fut.err = err
+	w.fut.err = fromBackend(err)
 	if err != nil {
 		var zero Out
 		w.fut.out = zero

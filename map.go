@@ -27,9 +27,9 @@ func Map[In, Out any](ctx context.Context, p *Pool, f *Func[In, Out], inputs []I
 	defer cancel()
 	w := &mapWork[In, Out]{f: f, ins: inputs, outs: make([]Out, len(inputs)), done: make(chan struct{})}
 	w.left.Store(int64(len(inputs)))
-	job, err := p.backend.newJob(ctx, w)
+	job, err := p.backend.NewJob(ctx, w)
 	if err != nil {
-		return nil, err
+		return nil, fromBackend(err)
 	}
 	defer job.Release()
 	if len(inputs) == 0 {
@@ -40,7 +40,7 @@ func Map[In, Out any](ctx context.Context, p *Pool, f *Func[In, Out], inputs []I
 	defer bar.Finish()
 	chunk := mc.chunkSize
 	if chunk == 0 {
-		chunk = autoChunk(len(inputs), p.size)
+		chunk = autoChunk(len(inputs), p.workers())
 	}
 	for lo := 0; lo < len(inputs); lo += chunk {
 		job.Submit(lo, min(lo+chunk, len(inputs)))
@@ -95,7 +95,7 @@ func (w *mapWork[In, Out]) DecodeOutputs(dec *wire.Decoder, lo, hi int) error {
 func (w *mapWork[In, Out]) Finish(lo, hi int, err error) {
 	if err != nil {
 		w.once.Do(func() {
-			w.err = &TaskError{Index: lo, Err: err}
+			w.err = &TaskError{Index: lo, Err: fromBackend(err)}
 			close(w.done)
 		})
 		return

@@ -2,12 +2,13 @@ package multiproc
 
 import (
 	"fmt"
-
-	"github.com/multiproc/multiproc/internal/engine"
 	"io"
 	"log/slog"
 	"runtime"
+	"slices"
 	"time"
+
+	"github.com/multiproc/multiproc/internal/backend"
 )
 
 // DefaultGracePeriod is how long a task asked to stop (by cancellation, TaskTimeout or
@@ -38,10 +39,14 @@ type config struct {
 	grace       time.Duration
 	maxMemory   int64
 	prefix      bool
-	init        func() engine.Work // the initializer's work, made anew for each worker
-	poolOnly    []string           // options given that only a pool understands
-	ringsOnly   bool               // large values stay in the frames (tests)
+	init        func() backend.Work // the initializer's work, made anew for each worker
+	ringsOnly   bool                // large values stay in the frames (tests)
+	factory     backend.Factory     // makes the pool's backend, instead of local workers
+	given       []string            // the names of the options given, in order
 }
+
+// gave reports whether the option called name was given.
+func (c *config) gave(name string) bool { return slices.Contains(c.given, name) }
 
 func newConfig(opts []Option) (*config, error) {
 	c := &config{processes: runtime.NumCPU(), grace: DefaultGracePeriod}
@@ -56,9 +61,16 @@ func newConfig(opts []Option) (*config, error) {
 	return c, nil
 }
 
-type optionFunc func(*config) error
+// optionFunc is an Option called name.
+type optionFunc struct {
+	name string
+	set  func(*config) error
+}
 
-func (f optionFunc) apply(c *config) error { return f(c) }
+func (o optionFunc) apply(c *config) error {
+	c.given = append(c.given, o.name)
+	return o.set(c)
+}
 
 func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidOption}, args...)...)
@@ -66,27 +78,26 @@ func invalid(format string, args ...any) error {
 
 // Processes sets the number of worker processes of a pool (default runtime.NumCPU()).
 func Processes(n int) Option {
-	return optionFunc(func(c *config) error {
+	return optionFunc{name: "Processes", set: func(c *config) error {
 		if n < 1 {
 			return invalid("Processes(%d): a pool needs at least 1 process", n)
 		}
 		c.processes = n
-		c.poolOnly = append(c.poolOnly, "Processes")
 		return nil
-	})
+	}}
 }
 
 // TaskTimeout bounds how long one task may run. At d the task's context is cancelled; a task
 // still running a grace period later is killed with its worker, which is replaced. The task
 // fails with ErrTimeout either way.
 func TaskTimeout(d time.Duration) Option {
-	return optionFunc(func(c *config) error {
+	return optionFunc{name: "TaskTimeout", set: func(c *config) error {
 		if d <= 0 {
 			return invalid("TaskTimeout(%v): must be positive", d)
 		}
 		c.timeout = d
 		return nil
-	})
+	}}
 }
 
 // MemoryLimit bounds each worker's memory: a worker over it is killed, its task fails with
@@ -98,41 +109,39 @@ func TaskTimeout(d time.Duration) Option {
 // Stats().MemoryMechanism, and a line to Logger, say which is in force. Under the race
 // detector a worker needs several times more memory. Default: no limit.
 func MemoryLimit(bytes int64) Option {
-	return optionFunc(func(c *config) error {
+	return optionFunc{name: "MemoryLimit", set: func(c *config) error {
 		if bytes <= 0 {
 			return invalid("MemoryLimit(%d): must be positive", bytes)
 		}
 		c.memoryLimit = bytes
 		return nil
-	})
+	}}
 }
 
 // MaxTasksPerWorker recycles a pool's worker after it has run n tasks (Python's
 // maxtasksperchild). Its replacement is started when the worker takes its last task, so that
 // it is ready when the old one leaves. Default: never.
 func MaxTasksPerWorker(n int) Option {
-	return optionFunc(func(c *config) error {
+	return optionFunc{name: "MaxTasksPerWorker", set: func(c *config) error {
 		if n < 1 {
 			return invalid("MaxTasksPerWorker(%d): must be at least 1", n)
 		}
 		c.maxTasks = n
-		c.poolOnly = append(c.poolOnly, "MaxTasksPerWorker")
 		return nil
-	})
+	}}
 }
 
 // MaxWorkerMemory recycles a pool's worker, between tasks, when its resident memory is over
 // bytes (like billiard's max_memory_per_child): a leaky task's worker is replaced before it
 // grows without bound. Unlike MemoryLimit it never interrupts a task. Default: never.
 func MaxWorkerMemory(bytes int64) Option {
-	return optionFunc(func(c *config) error {
+	return optionFunc{name: "MaxWorkerMemory", set: func(c *config) error {
 		if bytes <= 0 {
 			return invalid("MaxWorkerMemory(%d): must be positive", bytes)
 		}
 		c.maxMemory = bytes
-		c.poolOnly = append(c.poolOnly, "MaxWorkerMemory")
 		return nil
-	})
+	}}
 }
 
 // Initializer runs f(arg) once in each worker of a pool before its first task (Python's
@@ -140,99 +149,97 @@ func MaxWorkerMemory(bytes int64) Option {
 // returns its error; when a replacement worker's initializer fails, the task it was started
 // for fails with that error.
 func Initializer[In any](f *Func[In, struct{}], arg In) Option {
-	return optionFunc(func(c *config) error {
+	return optionFunc{name: "Initializer", set: func(c *config) error {
 		if err := f.usable(); err != nil {
 			return invalid("Initializer: %v", err)
 		}
-		c.init = func() engine.Work {
+		c.init = func() backend.Work {
 			return &oneWork[In, struct{}]{f: f, in: arg, fut: &Future[struct{}]{done: make(chan struct{})}}
 		}
-		c.poolOnly = append(c.poolOnly, "Initializer")
 		return nil
-	})
+	}}
 }
 
 // OutputPrefix, when on, starts each line a pool's workers write to Stdout and Stderr with the
 // worker's name in brackets ("[PoolWorker-1] "). Output goes to the writers line by line either
 // way; a task's partial last line is written before its result is delivered.
 func OutputPrefix(on bool) Option {
-	return optionFunc(func(c *config) error {
+	return optionFunc{name: "OutputPrefix", set: func(c *config) error {
 		c.prefix = on
 		return nil
-	})
+	}}
 }
 
 // Retries re-runs a task whose worker died, up to n times, on another worker. Errors a task
 // returns, panics and timeouts are not retried. Default 0.
 func Retries(n int) Option {
-	return optionFunc(func(c *config) error {
+	return optionFunc{name: "Retries", set: func(c *config) error {
 		if n < 0 {
 			return invalid("Retries(%d): must not be negative", n)
 		}
 		c.retries = n
-		c.poolOnly = append(c.poolOnly, "Retries")
 		return nil
-	})
+	}}
 }
 
 // Stdout sets where workers' standard output goes (default: the parent's, shared directly).
 // What a task wrote before it returned reaches w before the caller sees the task's result.
 func Stdout(w io.Writer) Option {
-	return optionFunc(func(c *config) error {
+	return optionFunc{name: "Stdout", set: func(c *config) error {
 		if w == nil {
 			return invalid("Stdout(nil)")
 		}
 		c.stdout = w
 		return nil
-	})
+	}}
 }
 
 // Stderr sets where workers' standard error goes (default: the parent's). The end of it is
 // kept either way for *WorkerError.
 func Stderr(w io.Writer) Option {
-	return optionFunc(func(c *config) error {
+	return optionFunc{name: "Stderr", set: func(c *config) error {
 		if w == nil {
 			return invalid("Stderr(nil)")
 		}
 		c.stderr = w
 		return nil
-	})
+	}}
 }
 
 // Logger receives worker lifecycle events (started, exited, replaced, timed out). Silent by
 // default.
 func Logger(l *slog.Logger) Option {
-	return optionFunc(func(c *config) error {
+	return optionFunc{name: "Logger", set: func(c *config) error {
 		if l == nil {
 			return invalid("Logger(nil)")
 		}
 		c.logger = l
 		return nil
-	})
+	}}
 }
 
 // Name names a process ("Process-N" by default), or sets the prefix of a pool's worker names
 // ("PoolWorker" by default: PoolWorker-1, PoolWorker-2, ...).
 func Name(name string) Option {
-	return optionFunc(func(c *config) error {
+	return optionFunc{name: "Name", set: func(c *config) error {
 		if name == "" {
 			return invalid("Name(\"\")")
 		}
 		c.name = name
 		return nil
-	})
+	}}
 }
 
 // GracePeriod sets how long a task asked to stop (by cancellation, TaskTimeout, Terminate) has
 // before its worker is killed. Default DefaultGracePeriod.
 func GracePeriod(d time.Duration) Option {
-	return optionFunc(func(c *config) error {
+	return optionFunc{name: "GracePeriod", set: func(c *config) error {
 		if d <= 0 {
 			return invalid("GracePeriod(%v): must be positive", d)
 		}
 		c.grace = d
 		return nil
-	})
+	}}
 }
 
 type mapConfig struct {

@@ -1,12 +1,15 @@
 package multiproc
 
-import "github.com/multiproc/multiproc/internal/engine"
+import (
+	"github.com/multiproc/multiproc/internal/backend"
+	"github.com/multiproc/multiproc/internal/engine"
+)
 
 // Pool is a set of worker processes that run tasks (Python's multiprocessing.Pool). Its
 // methods and the functions that take it are safe for concurrent use.
 type Pool struct {
-	size    int
-	backend backend
+	size    int // the configured number of workers; 0 on another backend
+	backend backend.Backend
 }
 
 // Stats describes a pool at one moment.
@@ -27,18 +30,33 @@ type Stats struct {
 }
 
 // NewPool starts the workers and returns once each has answered its handshake. Processes
-// defaults to runtime.NumCPU().
+// defaults to runtime.NumCPU(). With a backend option (cluster.At, say) the pool runs its tasks
+// there instead, and the options that describe local workers (Processes, MemoryLimit,
+// MaxTasksPerWorker, MaxWorkerMemory, Initializer) are refused with ErrInvalidOption.
 func NewPool(opts ...Option) (*Pool, error) {
 	mustBeParent()
 	c, err := newConfig(opts)
 	if err != nil {
 		return nil, err
 	}
+	b, err := newBackend(c)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pool{backend: b}
+	if c.factory == nil {
+		p.size = c.processes
+	}
+	return p, nil
+}
+
+// newEngine starts a pool's local worker processes.
+func newEngine(c *config) (*engine.Engine, error) {
 	name := c.name
 	if name == "" {
 		name = "PoolWorker"
 	}
-	ecfg := engine.Config{
+	eng, err := engine.New(engine.Config{
 		Workers:    c.processes,
 		NamePrefix: name,
 		Stdout:     c.stdout,
@@ -54,38 +72,42 @@ func NewPool(opts ...Option) (*Pool, error) {
 		Prefix:     c.prefix,
 		Replace:    true,
 		RingsOnly:  c.ringsOnly,
-	}
-	engineErrors(&ecfg)
-	eng, err := engine.New(ecfg)
-	if err != nil {
-		return nil, err
-	}
-	return &Pool{size: c.processes, backend: localBackend{eng}}, nil
+	})
+	return eng, fromBackend(err)
 }
 
 // Close stops the pool from taking tasks, waits for the submitted ones (streams included) to
 // finish, then stops the workers. Calling it again, or after Terminate, returns nil. A stream
 // counts as finished when the loop ranging over it ends: calling Close inside that loop waits
-// for ever; use Terminate there, or break first.
+// for ever; use Terminate there, or break first. It returns what the backend reports of its
+// shutdown: nil for local workers.
 func (p *Pool) Close() error {
-	p.backend.close(false)
-	return nil
+	return fromBackend(p.backend.Close(false))
 }
 
 // Terminate stops the pool now: unfinished tasks fail with ErrPoolClosed, running ones are
 // asked to stop and their workers killed after the grace period. It returns when every
-// worker has ended.
+// worker has ended. It returns what the backend reports of its shutdown: nil for local
+// workers.
 func (p *Pool) Terminate() error {
-	p.backend.close(true)
-	return nil
+	return fromBackend(p.backend.Close(true))
 }
 
-// Size returns the configured number of workers.
-func (p *Pool) Size() int { return p.size }
+// Size returns the configured number of workers; for a pool on another backend, the number
+// of workers serving it now.
+func (p *Pool) Size() int {
+	if p.size > 0 {
+		return p.size
+	}
+	return p.backend.Live()
+}
+
+// workers is how many workers the pool's calls may count on, for sizing chunks: at least 1.
+func (p *Pool) workers() int { return max(1, p.Size()) }
 
 // Stats returns the pool's counters. It is cheap and safe for concurrent use.
 func (p *Pool) Stats() Stats {
-	s := p.backend.stats()
+	s := p.backend.Stats()
 	return Stats{Workers: s.Workers, Busy: s.Busy, Submitted: s.Submitted, Completed: s.Complete,
 		Failed: s.Failed, WorkersRestarted: s.Restarted, Queued: s.Queued,
 		Died: s.Died, TimedOut: s.TimedOut, MemoryKilled: s.MemoryKilled, Recycled: s.Recycled,

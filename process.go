@@ -21,21 +21,27 @@ type Process[Out any] struct {
 	ended chan struct{} // the result is known and the process has exited
 }
 
+// poolOnly names the options that Start refuses.
+var poolOnly = []string{"Processes", "MaxTasksPerWorker", "MaxWorkerMemory", "Initializer", "Retries", backendOption}
+
 // processCount numbers the processes Start makes in this process.
 var processCount atomic.Int64
 
 // Start runs f(in) in a new worker process. Cancelling ctx stops it: cooperatively through the
 // task's ctx first, then, after the grace period, by kill.
 //
-// Of the options, Processes, MaxTasksPerWorker and Retries apply only to pools.
+// Of the options, Processes, MaxTasksPerWorker, MaxWorkerMemory, Initializer, Retries and
+// backend options (cluster.At) apply only to pools: Start refuses them with ErrInvalidOption.
 func Start[In, Out any](ctx context.Context, f *Func[In, Out], in In, opts ...Option) (*Process[Out], error) {
 	mustBeParent()
 	c, err := newConfig(opts)
 	if err != nil {
 		return nil, err
 	}
-	if len(c.poolOnly) > 0 {
-		return nil, invalid("%s applies to pools, not to Start", c.poolOnly[0])
+	for _, name := range poolOnly {
+		if c.gave(name) {
+			return nil, invalid("%s applies to pools, not to Start", name)
+		}
 	}
 	if err := f.usable(); err != nil {
 		return nil, err
@@ -54,17 +60,16 @@ func Start[In, Out any](ctx context.Context, f *Func[In, Out], in In, opts ...Op
 		Grace:      c.grace,
 		MemLimit:   c.memoryLimit,
 	}
-	engineErrors(&ecfg)
 	eng, err := engine.New(ecfg)
 	if err != nil {
-		return nil, err
+		return nil, fromBackend(err)
 	}
 	p := &Process[Out]{name: name, pid: eng.Pids()[0], grace: c.grace, eng: eng,
 		fut: &Future[Out]{done: make(chan struct{})}, ended: make(chan struct{})}
 	job, err := eng.NewJob(ctx, &oneWork[In, Out]{f: f, in: in, fut: p.fut})
 	if err != nil {
 		eng.Close(true)
-		return nil, err
+		return nil, fromBackend(err)
 	}
 	p.fut.job = job
 	job.Submit(0, 1)

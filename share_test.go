@@ -35,7 +35,7 @@ var (
 
 // withRingsOnly keeps large values in the frames.
 func withRingsOnly() Option {
-	return optionFunc(func(c *config) error { c.ringsOnly = true; return nil })
+	return optionFunc{name: "ringsOnly", set: func(c *config) error { c.ringsOnly = true; return nil }}
 }
 
 // sharePool starts a pool the test closes at its end, and a context bounded by a deadline.
@@ -51,7 +51,7 @@ func sharePool(t *testing.T, opts ...Option) (*Pool, context.Context) {
 	return p, ctx
 }
 
-func sharedBytes(p *Pool) int64 { return p.backend.(localBackend).eng.Stats().SharedBytes }
+func sharedBytes(p *Pool) int64 { return p.backend.Stats().SharedBytes }
 
 // blobsOfSizes returns slices of the given sizes, each with its own pattern.
 func blobsOfSizes(sizes ...int) [][]byte {

@@ -5,6 +5,7 @@ import (
 	"iter"
 	"sync"
 
+	"github.com/multiproc/multiproc/internal/backend"
 	"github.com/multiproc/multiproc/internal/wire"
 )
 
@@ -58,8 +59,8 @@ type stream[In, Out any] struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	f       *Func[In, Out]
-	backend backend
-	job     job
+	backend backend.Backend
+	job     backend.Job
 	bar     *bar
 	chunk   int // fixed chunk size, or 0 for adaptive
 	window  int
@@ -93,18 +94,18 @@ func startStream[In, Out any](ctx context.Context, p *Pool, f *Func[In, Out], in
 	if err := checkCall(p, f); err != nil {
 		return nil, err
 	}
-	window := max(streamWindow, 64*p.size)
+	window := max(streamWindow, 64*p.workers())
 	if mc.chunkSize > 0 {
-		window = max(window, 4*p.size*mc.chunkSize)
+		window = max(window, 4*p.workers()*mc.chunkSize)
 	}
 	s := &stream[In, Out]{f: f, backend: p.backend, chunk: mc.chunkSize, window: window,
 		ins: make([]In, window), outs: make([]Out, window), errs: make([]error, window),
 		busy: make([]bool, window), ended: make(chan int, window), inputDone: make(chan struct{})}
 	s.slotted.L = &s.mu
 	s.ctx, s.cancel = context.WithCancel(ctx)
-	if s.job, err = p.backend.newJob(s.ctx, s); err != nil {
+	if s.job, err = p.backend.NewJob(s.ctx, s); err != nil {
 		s.cancel()
-		return nil, err
+		return nil, fromBackend(err)
 	}
 	s.bar = newBar(mc.progress, -1)
 	go s.produce(inputs)
@@ -128,7 +129,7 @@ func (s *stream[In, Out]) produce(inputs iter.Seq[In]) {
 		s.bar.SetTotal(i)
 		close(s.inputDone)
 	}()
-	maxChunk := max(1, s.window/(4*max(1, s.backend.live())))
+	maxChunk := max(1, s.window/(4*max(1, s.backend.Live())))
 	for v := range inputs {
 		k := i % s.window
 		s.mu.Lock()
@@ -150,7 +151,7 @@ func (s *stream[In, Out]) produce(inputs iter.Seq[In]) {
 		s.ins[k] = v
 		i++
 		n := i - lo
-		if (s.chunk > 0 && n >= s.chunk) || (s.chunk == 0 && (n >= maxChunk || s.backend.idle())) {
+		if (s.chunk > 0 && n >= s.chunk) || (s.chunk == 0 && (n >= maxChunk || s.backend.Idle())) {
 			s.job.Submit(lo, i)
 			lo = i
 		}
@@ -247,7 +248,7 @@ func (s *stream[In, Out]) Finish(lo, hi int, err error) {
 	s.bar.Add(hi - lo)
 	for i := lo; i < hi; i++ {
 		if err != nil {
-			s.errs[i%s.window] = &TaskError{Index: i, Err: err}
+			s.errs[i%s.window] = &TaskError{Index: i, Err: fromBackend(err)}
 		}
 		s.ended <- i
 	}

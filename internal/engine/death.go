@@ -4,6 +4,8 @@ import (
 	"errors"
 	"syscall"
 	"time"
+
+	"github.com/multiproc/multiproc/internal/backend"
 )
 
 // died settles what a worker held when it ended, and starts its replacement. The item it was
@@ -73,19 +75,19 @@ func (w *worker) died(protoErr error) {
 		if k >= 0 {
 			switch {
 			case cause == causeTimeout:
-				kErr = e.cfg.Timeouts(e.cfg.Timeout)
+				kErr = &backend.TimeoutError{After: e.cfg.Timeout}
 				e.log("task timed out", "name", w.name, "pid", d.Pid, "timeout", e.cfg.Timeout)
 			case cause == causeMemory:
-				kErr = e.cfg.MemoryErr(d, e.cfg.MemLimit)
+				kErr = &backend.MemoryError{Death: d, Limit: e.cfg.MemLimit}
 				e.log("task over the memory limit", "name", w.name, "pid", d.Pid, "limit", e.cfg.MemLimit)
 			default:
-				kErr = e.cfg.WorkerDied(d)
+				kErr = &backend.DiedError{Death: d}
 			}
 		}
 		if !requeue {
 			// No worker will take the rest: it fails with the same error.
 			if kErr == nil {
-				kErr = e.cfg.WorkerDied(d)
+				kErr = &backend.DiedError{Death: d}
 			}
 			e.finishRange(b, b.hi, kErr)
 			continue
@@ -170,7 +172,7 @@ func (e *Engine) replace() {
 		if e.live == 0 {
 			failed = e.queue.removeAll()
 			e.loadChanged()
-		} else if errors.As(err, new(*InitError)) && e.queue.len() > 0 {
+		} else if errors.As(err, new(*backend.InitError)) && e.queue.len() > 0 {
 			// The task the new worker was meant for fails with the initializer's error.
 			b := e.queue.pop()
 			failed = b.rest(b.next, b.next+1, b.attempt)

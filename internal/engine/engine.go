@@ -1,7 +1,8 @@
 // Package engine runs the items of jobs on a set of local worker processes: it keeps the
 // workers alive (replacing the ones that die), hands them batches, reassembles what comes
-// back, and enforces timeouts and cancellation. The root package's Pool and Process are
-// typed fronts on it; a cluster backend would be another implementation of the same seam.
+// back, and enforces timeouts and cancellation. It implements internal/backend's Backend and
+// reports failures in that package's terms; the root package's Pool and Process are typed
+// fronts on it.
 //
 // Every item submitted is finished exactly once, with its output or an error, and never
 // with the engine's lock held.
@@ -9,7 +10,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,28 +18,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/multiproc/multiproc/internal/backend"
 	"github.com/multiproc/multiproc/internal/memlimit"
-	"github.com/multiproc/multiproc/internal/wire"
 )
-
-// Work is the typed side of a job: it encodes inputs, decodes outputs and takes results.
-type Work interface {
-	Func() string
-	EncodeInputs(enc *wire.Encoder, lo, hi int) error
-	DecodeOutputs(dec *wire.Decoder, lo, hi int) error
-	// Finish reports that items lo..hi-1 are done: their outputs were decoded (err nil), or
-	// they failed with err.
-	Finish(lo, hi int, err error)
-}
-
-// Death describes how a worker ended while it held work.
-type Death struct {
-	Pid      int
-	ExitCode int            // -1 when a signal ended it
-	Signal   syscall.Signal // 0 when it exited
-	Stderr   string         // the end of its standard error
-	Cause    error          // why the engine ended it, if it did (protocol error, say)
-}
 
 // Config configures an Engine.
 type Config struct {
@@ -50,13 +31,13 @@ type Config struct {
 	Stderr     io.Writer
 	Prefix     bool // start each output line with the worker's name
 	Logger     *slog.Logger
-	Timeout    time.Duration // per item; 0 for none
-	Grace      time.Duration // between asking a task to stop and killing its worker
-	Retries    int           // re-runs of an item whose worker died
-	MaxTasks   int           // recycle a worker after it ran this many items; 0 for never
-	MaxMemory  int64         // recycle a worker whose resident memory is above this after a batch
-	MemLimit   int64         // kill a worker over this; its item fails with MemoryErr
-	Init       func() Work   // run on each worker before its first batch, if set
+	Timeout    time.Duration       // per item; 0 for none
+	Grace      time.Duration       // between asking a task to stop and killing its worker
+	Retries    int                 // re-runs of an item whose worker died
+	MaxTasks   int                 // recycle a worker after it ran this many items; 0 for never
+	MaxMemory  int64               // recycle a worker whose resident memory is above this after a batch
+	MemLimit   int64               // kill a worker over this; its item fails with a MemoryError
+	Init       func() backend.Work // run on each worker before its first batch, if set
 	// Replace says whether a worker that ends is replaced (a pool) or not (a Process).
 	Replace bool
 	// RingsOnly keeps large values in the frames even when the parent can reach a worker's
@@ -64,34 +45,9 @@ type Config struct {
 	RingsOnly bool
 	// Depth is how many batches a worker holds at once: more hide the round trip.
 	Depth int
-
-	// The errors the engine reports, made by the root package.
-	Closed       error
-	Timeouts     func(d time.Duration) error
-	WorkerDied   func(d Death) error
-	Remote       func(w wire.Error) error
-	MemoryErr    func(d Death, limit int64) error
-	HandshakeErr func(d Death, err error) error
 }
 
-// Stats are the engine's counters.
-type Stats struct {
-	Workers, Busy       int
-	Submitted, Complete int64
-	Failed, Restarted   int64
-	Queued              int
-
-	// Restarted, by cause.
-	Died, TimedOut, MemoryKilled, Recycled int64
-
-	MemoryMechanism string // how MemoryLimit is enforced: "cgroup", "rlimit+watchdog", or ""
-
-	// SharedBytes counts the bytes of large values copied straight between the parent's and
-	// the workers' memory rather than sent in frames (see peermem).
-	SharedBytes int64
-}
-
-// Engine runs jobs on worker processes.
+// Engine runs jobs on worker processes: it is the local backend.Backend.
 type Engine struct {
 	cfg Config
 
@@ -119,6 +75,8 @@ type Engine struct {
 	stopTick chan struct{}
 	stopOnce sync.Once
 }
+
+var _ backend.Backend = (*Engine)(nil)
 
 // New starts cfg.Workers workers and waits for their handshakes.
 func New(cfg Config) (*Engine, error) {
@@ -205,7 +163,7 @@ func (e *Engine) adopt(w *worker) {
 }
 
 // Stats returns the counters now.
-func (e *Engine) Stats() Stats {
+func (e *Engine) Stats() backend.Stats {
 	e.mu.Lock()
 	busy := 0
 	for _, w := range e.workers {
@@ -213,7 +171,7 @@ func (e *Engine) Stats() Stats {
 			busy++
 		}
 	}
-	st := Stats{Workers: e.live, Busy: busy, Queued: e.queue.items}
+	st := backend.Stats{Workers: e.live, Busy: busy, Queued: e.queue.items}
 	e.mu.Unlock()
 	st.Submitted = e.submitted.Load()
 	st.Complete = e.completed.Load()
@@ -264,21 +222,15 @@ func (e *Engine) Signal(sig syscall.Signal) error {
 	return nil
 }
 
-// ErrClosed is returned for work given to a closed engine unless Config.Closed says otherwise.
-var ErrClosed = errors.New("multiproc: engine closed")
-
-func (e *Engine) closedErr() error {
-	if e.cfg.Closed != nil {
-		return e.cfg.Closed
-	}
-	return ErrClosed
-}
+// closedErr is the failure of work given to, or left in, a closed engine.
+func (e *Engine) closedErr() error { return backend.ErrClosed }
 
 // Close stops taking jobs, lets the submitted work finish, then stops the workers. With
 // terminate, unfinished items fail at once with the closed error instead, and running tasks
 // are asked to stop, then killed after the grace period. Close returns when every worker has
-// ended.
-func (e *Engine) Close(terminate bool) {
+// ended. It returns nil: the engine has nothing to report that the items' own failures do
+// not.
+func (e *Engine) Close(terminate bool) error {
 	e.mu.Lock()
 	e.closing = true
 	var queued []*batch
@@ -322,6 +274,7 @@ func (e *Engine) Close(terminate bool) {
 	if e.lim != nil {
 		e.lim.Close()
 	}
+	return nil
 }
 
 func errString(err error) string {

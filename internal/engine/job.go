@@ -2,13 +2,15 @@ package engine
 
 import (
 	"context"
+
+	"github.com/multiproc/multiproc/internal/backend"
 )
 
 // Job is one call's worth of items (a Map, a stream, an Apply) that share a Work and are
 // cancelled together.
 type Job struct {
 	e         *Engine
-	work      Work
+	work      backend.Work
 	err       error // why the job was cancelled; guarded by e.mu
 	stopWatch func() bool
 	released  bool
@@ -32,7 +34,7 @@ type batch struct {
 }
 
 // NewJob starts a job whose items are cancelled when ctx is.
-func (e *Engine) NewJob(ctx context.Context, w Work) (*Job, error) {
+func (e *Engine) NewJob(ctx context.Context, w backend.Work) (backend.Job, error) {
 	e.mu.Lock()
 	if e.closing {
 		e.mu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/multiproc/multiproc/internal/backend"
 	"github.com/multiproc/multiproc/internal/memlimit"
 	"github.com/multiproc/multiproc/internal/spawn"
 	"github.com/multiproc/multiproc/internal/wire"
@@ -103,11 +104,7 @@ func (e *Engine) startWorker(name string) (*worker, error) {
 		child.Signal(syscall.SIGKILL)
 		<-child.Done()
 		w.released()
-		d := w.death(nil)
-		if e.cfg.HandshakeErr != nil {
-			return nil, e.cfg.HandshakeErr(d, err)
-		}
-		return nil, err
+		return nil, &backend.StartError{Death: w.death(nil), Err: err}
 	}
 	e.log("worker started", "name", name, "pid", child.Pid)
 	return w, nil
@@ -152,9 +149,9 @@ func (w *worker) killAfter(d time.Duration) (stopped func() bool) {
 	}
 }
 
-func (w *worker) death(cause error) Death {
+func (w *worker) death(cause error) backend.Death {
 	code, sig := w.child.Exit()
-	return Death{Pid: w.child.Pid, ExitCode: code, Signal: sig, Stderr: w.child.StderrTail(), Cause: cause}
+	return backend.Death{Pid: w.child.Pid, ExitCode: code, Signal: sig, Stderr: w.child.StderrTail(), Cause: cause}
 }
 
 // pickWorker chooses a worker to pump the queue, preferring idle ones, and marks it sending.
@@ -610,7 +607,7 @@ func (w *worker) handle(f wire.Frame, dec *wire.Decoder) error {
 		w.noteProgress(1)
 		err = b.job.canceled() // a cancelled job's items end with the reason it was cancelled
 		if err == nil {
-			err = e.cfg.Remote(we)
+			err = &backend.RemoteError{Err: we}
 		}
 		e.finishRange(b, b.next+1, err)
 	default:
@@ -696,7 +693,7 @@ func (w *worker) initialize() error {
 		}
 	}
 	if init.err != nil {
-		return &InitError{Err: init.err}
+		return &backend.InitError{Err: init.err}
 	}
 	return nil
 }
@@ -704,15 +701,9 @@ func (w *worker) initialize() error {
 // initTimeout bounds an initializer.
 const initTimeout = 5 * time.Minute
 
-// InitError is the failure of a worker's initializer.
-type InitError struct{ Err error }
-
-func (e *InitError) Error() string { return "initializer failed: " + e.Err.Error() }
-func (e *InitError) Unwrap() error { return e.Err }
-
 // initWork notes when the initializer has finished.
 type initWork struct {
-	Work
+	backend.Work
 	finished bool
 	err      error
 }
