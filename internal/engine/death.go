@@ -11,7 +11,7 @@ import (
 // died settles what a worker held when it ended, and starts its replacement. The item it was
 // running (per its status page) fails, or runs again if retries allow; the other items it held
 // run again elsewhere.
-func (w *worker) died(protoErr error) {
+func (w *proc) died(protoErr error) {
 	e := w.e
 	e.mu.Lock()
 	w.dead = true
@@ -197,18 +197,6 @@ func (e *Engine) log(msg string, args ...any) {
 	if e.cfg.Logger != nil {
 		e.cfg.Logger.Info(msg, args...)
 	}
-}
-
-func (c killCause) String() string {
-	switch c {
-	case causeTimeout:
-		return "timeout"
-	case causeCanceled:
-		return "canceled"
-	case causeStopped:
-		return "stopped"
-	}
-	return "died"
 }
 
 func sigName(s syscall.Signal) string {

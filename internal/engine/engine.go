@@ -48,11 +48,18 @@ type Config struct {
 }
 
 // Engine runs jobs on worker processes: it is the local backend.Backend.
+//
+// Invariants:
+//   - mu protects the fields below it, the fields of each proc and Job marked "guarded by
+//     e.mu", and a batch's place in the queue or in a proc's inflight list.
+//   - A proc's writeMu and e.mu are never held together.
+//   - Work.Finish is called without e.mu held, once per item, by the goroutine that settles
+//     the item (finishRange): the reader's role holder, the sender, Cancel, or death.
 type Engine struct {
 	cfg Config
 
 	mu       sync.Mutex
-	workers  []*worker
+	workers  []*proc
 	queue    batchQueue
 	closing  bool // no new jobs
 	stopping bool // workers are being stopped; no replacements
@@ -97,7 +104,7 @@ func New(cfg Config) (*Engine, error) {
 			"cgroup_unavailable", errString(lim.CgroupErr()))
 	}
 	type started struct {
-		w   *worker
+		w   *proc
 		err error
 	}
 	results := make(chan started, cfg.Workers)
@@ -109,7 +116,7 @@ func New(cfg Config) (*Engine, error) {
 		}()
 	}
 	var firstErr error
-	var ws []*worker
+	var ws []*proc
 	for range cfg.Workers {
 		r := <-results
 		if r.err != nil && firstErr == nil {
@@ -153,7 +160,7 @@ func (e *Engine) nextName() string {
 }
 
 // adopt makes a started worker part of the engine and starts its reader. e.mu is held.
-func (e *Engine) adopt(w *worker) {
+func (e *Engine) adopt(w *proc) {
 	e.workers = append(e.workers, w)
 	e.live++
 	w.retiring = false
@@ -212,7 +219,7 @@ func (e *Engine) Pids() []int {
 // Signal sends sig to every worker's process group.
 func (e *Engine) Signal(sig syscall.Signal) error {
 	e.mu.Lock()
-	ws := append([]*worker(nil), e.workers...)
+	ws := append([]*proc(nil), e.workers...)
 	e.mu.Unlock()
 	for _, w := range ws {
 		if err := w.child.Signal(sig); err != nil {
@@ -253,7 +260,7 @@ func (e *Engine) Close(terminate bool) error {
 		}
 	}
 	e.stopping = true
-	ws := append([]*worker(nil), e.workers...)
+	ws := append([]*proc(nil), e.workers...)
 	e.loadChanged()
 	e.mu.Unlock()
 
@@ -306,49 +313,6 @@ func (e *Engine) loadChanged() {
 	if e.drained != nil {
 		close(e.drained)
 		e.drained = nil
-	}
-}
-
-// watchTimeouts kills workers whose item has run past the timeout and the grace period: the
-// task's context expired at the timeout, and it did not return. An item is timed from when
-// this watch first sees it on the worker's status page, at most a tick after it started.
-func (e *Engine) watchTimeouts() {
-	defer e.wg.Done()
-	tick := min(max((e.cfg.Timeout+e.cfg.Grace)/8, 2*time.Millisecond), 100*time.Millisecond)
-	t := time.NewTicker(tick)
-	defer t.Stop()
-	limit := e.cfg.Timeout + e.cfg.Grace
-	type sighting struct {
-		batch uint64
-		item  int
-		since time.Time
-	}
-	seen := make(map[*worker]sighting)
-	for {
-		select {
-		case <-e.stopTick:
-			return
-		case now := <-t.C:
-			e.mu.Lock()
-			ws := append([]*worker(nil), e.workers...)
-			e.mu.Unlock()
-			next := make(map[*worker]sighting, len(ws))
-			for _, w := range ws {
-				batch, item, running := w.child.Running()
-				if !running {
-					continue
-				}
-				s, ok := seen[w]
-				if !ok || s.batch != batch || s.item != item {
-					s = sighting{batch, item, now}
-				}
-				next[w] = s
-				if now.Sub(s.since) > limit {
-					w.kill(causeTimeout)
-				}
-			}
-			seen = next
-		}
 	}
 }
 

@@ -19,7 +19,7 @@ type Job struct {
 	// Guarded by e.mu: the caller will wait for the job right after submitting it (Expect),
 	// and the worker whose reader's role was reserved for it (see needReader).
 	expecting bool
-	reader    *worker
+	reader    *proc
 }
 
 // batch is a range of a job's items that one worker runs in one go.
@@ -104,7 +104,7 @@ func (j *Job) cancel(err error) {
 	j.err = err
 	queued := e.queue.removeJob(j)
 	type held struct {
-		w   *worker
+		w   *proc
 		ids []uint64
 	}
 	var running []held

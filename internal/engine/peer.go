@@ -76,7 +76,7 @@ func (p *peerLink) Inline(int) {}
 
 // link sets up the peerLink to a worker whose hello named token, if the parent can reach
 // its memory.
-func (w *worker) link(h wire.Hello) {
+func (w *proc) link(h wire.Hello) {
 	if w.e.cfg.RingsOnly || !peermem.Probe(w.child.Pid, h.Token, h.TokenValue) {
 		return
 	}
@@ -87,7 +87,7 @@ func (w *worker) link(h wire.Hello) {
 }
 
 // handled tells the worker, after a frame that lent it outputs, that it may let them go.
-func (w *worker) handled() {
+func (w *proc) handled() {
 	if w.peer != nil && w.peer.pulled {
 		w.peer.pulled = false
 		w.peer.table.SetHandled(w.r.Frames())
