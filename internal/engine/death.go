@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"slices"
 	"syscall"
 	"time"
 
@@ -17,7 +18,7 @@ func (w *proc) died(protoErr error) {
 	w.dead = true
 	for k, x := range e.workers {
 		if x == w {
-			e.workers = append(e.workers[:k], e.workers[k+1:]...)
+			e.workers = slices.Delete(e.workers, k, k+1)
 			e.live--
 			break
 		}

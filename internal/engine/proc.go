@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -159,7 +160,7 @@ func (w *proc) removeInflight(bs ...*batch) {
 	for _, b := range bs {
 		for k, x := range w.inflight {
 			if x == b {
-				w.inflight = append(w.inflight[:k], w.inflight[k+1:]...)
+				w.inflight = slices.Delete(w.inflight, k, k+1)
 				break
 			}
 		}

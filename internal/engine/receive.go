@@ -20,7 +20,11 @@ func (w *proc) step() (ended bool) {
 	f, err := w.r.Read()
 	if err == nil {
 		w.dec.Next(f)
-		if err = w.handle(f, w.dec); err == nil {
+		err = w.handle(f, w.dec)
+		// The decoder lets go of the frame: a large output may be the frame's own bytes, and
+		// the caller that dropped it must not find it kept alive by an idle worker's decoder.
+		w.dec.Next(wire.Frame{})
+		if err == nil {
 			return false
 		}
 		if errors.Is(err, errWorkerGone) {
