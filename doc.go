@@ -54,7 +54,10 @@
 // fatal error, a segfault) fails only the task it was running, with *WorkerError
 // (errors.Is ErrWorkerDied); the other tasks it held run elsewhere, and the pool replaces it.
 // A task sent to a worker that died between tasks, before its death was known, runs
-// elsewhere too.
+// elsewhere too. A replacement that fails to start is started again, with growing pauses, and
+// the tasks wait for it; only when no worker is live and none could be started for 30 seconds
+// (the binary cannot run, say) do the waiting tasks fail, with an error that says so, as do
+// those submitted until a worker starts again.
 // Map fails fast: the first failure cancels the rest and comes back as *TaskError with the
 // input's index. Imap and ImapUnordered yield each failure at its position and go on.
 //

@@ -207,7 +207,10 @@ func fromBackend(err error) error {
 	case *backend.InitError:
 		return fmt.Errorf("initializer failed: %w", fromBackend(e.Err))
 	case *backend.StartError:
-		we := workerError(e.Death, fromBackend(e.Err))
+		var we error = fromBackend(e.Err)
+		if e.Death.Pid != 0 { // a process was started, and ended
+			we = workerError(e.Death, we)
+		}
 		switch {
 		case e.Death.ExitCode == spawn.ExitNoMain || strings.Contains(e.Death.Stderr, spawn.ErrorNoMain):
 			return fmt.Errorf("multiproc: a worker could not start because the program does not "+

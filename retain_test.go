@@ -33,23 +33,15 @@ func weakOf(b []byte) weak.Pointer[byte] { return weak.Make(unsafe.SliceData(b))
 // collected polls, collecting garbage, until every weak pointer is nil.
 func collected(t *testing.T, what string, ws []weak.Pointer[byte]) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	eventually(t, 10*time.Second, what+": the values are collected once the call has returned", func() bool {
 		runtime.GC()
-		left := 0
 		for _, w := range ws {
 			if w.Value() != nil {
-				left++
+				return false
 			}
 		}
-		if left == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %d of %d values still reachable after the call returned", what, left, len(ws))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return true
+	})
 }
 
 var retainSizes = []struct {

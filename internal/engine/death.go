@@ -143,7 +143,10 @@ func (b *batch) rest(lo, hi, attempt int) []*batch {
 const maxBounces = 3
 
 // replace starts a worker in place of one that ended, trying again with growing pauses while it
-// fails. While no worker lives, queued work fails with the reason rather than wait forever.
+// fails: a start that fails under a storm of deaths (a worker killed during its handshake) is
+// no reason to fail work. Only when no worker has been live, and none could be started, for
+// Config.GiveUp does the queued work fail, with a StartError saying for how long; the engine
+// goes on trying, and work submitted meanwhile fails at once until a worker starts.
 func (e *Engine) replace() {
 	defer e.wg.Done()
 	pause := 50 * time.Millisecond
@@ -159,7 +162,7 @@ func (e *Engine) replace() {
 			return
 		}
 		if err == nil {
-			e.spawnErr = nil
+			e.down, e.unavailable = time.Time{}, nil
 			e.adopt(w)
 			e.updateIdle()
 			e.loadChanged()
@@ -168,17 +171,25 @@ func (e *Engine) replace() {
 			e.kick()
 			return
 		}
-		e.spawnErr = err
 		var failed []*batch
-		if e.live == 0 {
-			failed = e.queue.removeAll()
-			e.loadChanged()
-		} else if errors.As(err, new(*backend.InitError)) && e.queue.len() > 0 {
+		switch {
+		case errors.As(err, new(*backend.InitError)) && e.queue.len() > 0:
 			// The task the new worker was meant for fails with the initializer's error.
 			b := e.queue.pop()
 			failed = b.rest(b.next, b.next+1, b.attempt)
 			e.queue.pushFront(b.rest(b.next+1, b.hi, b.attempt))
 			e.loadChanged()
+		case e.live == 0:
+			now := time.Now()
+			if e.down.IsZero() {
+				e.down = now
+			}
+			if lasting := now.Sub(e.down); lasting >= e.cfg.GiveUp {
+				err = gaveUp(err, lasting)
+				e.unavailable = err
+				failed = e.queue.removeAll()
+				e.loadChanged()
+			}
 		}
 		e.mu.Unlock()
 		e.log("worker failed to start", "error", err, "retry_in", pause)
@@ -192,6 +203,18 @@ func (e *Engine) replace() {
 		}
 		pause = min(2*pause, 5*time.Second)
 	}
+}
+
+// gaveUp is the failure of work that waited for a worker while none could be started for
+// lasting.
+func gaveUp(err error, lasting time.Duration) error {
+	se, ok := err.(*backend.StartError)
+	if !ok {
+		se = &backend.StartError{Err: err}
+	}
+	c := *se
+	c.Lasting = lasting.Round(time.Millisecond)
+	return &c
 }
 
 func (e *Engine) log(msg string, args ...any) {

@@ -45,7 +45,15 @@ type Config struct {
 	RingsOnly bool
 	// Depth is how many batches a worker holds at once: more hide the round trip.
 	Depth int
+	// GiveUp is how long an engine with no live worker tries to start one before the work
+	// waiting for one fails (see replace); DefaultGiveUp if 0.
+	GiveUp time.Duration
 }
+
+// DefaultGiveUp is how long a pool with no live worker tries to start one before the tasks
+// waiting fail: long enough to ride out a storm of deaths, short enough that a pool whose
+// workers cannot start (their binary is gone, the system is out of processes) says so.
+const DefaultGiveUp = 30 * time.Second
 
 // Engine runs jobs on worker processes: it is the local backend.Backend.
 //
@@ -66,9 +74,12 @@ type Engine struct {
 	live     int  // workers that completed the handshake and have not died
 	jobs     int  // jobs not yet released
 	drained  chan struct{}
-	spawnErr error // the last failure to start a replacement
-	named    int   // workers named so far
-	nextID   uint64
+	// down is when a replacement first failed to start while no worker was live; unavailable,
+	// once that has lasted cfg.GiveUp, the failure of work submitted until a worker starts.
+	down        time.Time
+	unavailable error
+	named       int // workers named so far
+	nextID      uint64
 
 	submitted, completed, failed, restarted atomic.Int64
 	died, timedOut, recycled, memKilled     atomic.Int64
@@ -89,6 +100,9 @@ var _ backend.Backend = (*Engine)(nil)
 func New(cfg Config) (*Engine, error) {
 	if cfg.Depth < 1 {
 		cfg.Depth = 2
+	}
+	if cfg.GiveUp <= 0 {
+		cfg.GiveUp = DefaultGiveUp
 	}
 	e := &Engine{cfg: cfg, stopTick: make(chan struct{})}
 	if cfg.MemLimit > 0 {

@@ -18,6 +18,9 @@ import (
 // TestMain serves as a worker (with no functions) when the engine starts the test binary as one.
 func TestMain(m *testing.M) {
 	if os.Getenv(spawn.EnvWorker) != "" {
+		if os.Getenv(envFailStart) != "" {
+			os.Exit(7) // a worker that cannot start
+		}
 		page, err := spawn.MapStatus(spawn.StatusFD)
 		if err != nil {
 			os.Exit(3)
@@ -70,5 +73,17 @@ func TestWorkerExitsAtEndOfItsSocket(t *testing.T) {
 	}
 	if code, sig := w.child.Exit(); code != 0 || sig != 0 {
 		t.Fatalf("the worker ended with exit code %d, signal %v; want a clean exit", code, sig)
+	}
+}
+
+// waitFor polls cond until it holds, failing the test if within passes first.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", within, what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -74,9 +74,13 @@ func (j *Job) submit(b *batch) {
 	e := j.e
 	e.submitted.Add(int64(b.hi - b.lo))
 	e.mu.Lock()
-	if err := j.err; err != nil || e.stopping {
-		if err == nil {
+	if err := j.err; err != nil || e.stopping || (e.live == 0 && e.unavailable != nil) {
+		switch {
+		case err != nil:
+		case e.stopping:
 			err = e.closedErr()
+		default:
+			err = e.unavailable
 		}
 		e.mu.Unlock()
 		e.finishRange(b, b.hi, err)

@@ -67,7 +67,8 @@ type proc struct {
 	peer *peerLink // set when large values travel outside the frames (see peer.go)
 }
 
-// startWorker starts a worker process and waits for its hello.
+// startWorker starts a worker process and waits for its hello. It fails with a StartError,
+// whose Death is zero when no process was started.
 func (e *Engine) startWorker(name string) (*proc, error) {
 	cfg := spawn.Config{Name: name, Stdout: e.cfg.Stdout, Stderr: e.cfg.Stderr}
 	if e.cfg.Prefix {
@@ -78,7 +79,7 @@ func (e *Engine) startWorker(name string) (*proc, error) {
 		attr := &syscall.SysProcAttr{}
 		var err error
 		if guard, cfg.Env, err = e.lim.Prepare([]string{}, attr); err != nil {
-			return nil, err
+			return nil, &backend.StartError{Err: err}
 		}
 		cfg.UseCgroup, cfg.CgroupFD = attr.UseCgroupFD, attr.CgroupFD
 		cfg.StderrTee = guard.Stderr()
@@ -88,7 +89,7 @@ func (e *Engine) startWorker(name string) (*proc, error) {
 		if guard != nil {
 			guard.Exited(context.Background(), memlimit.Death{})
 		}
-		return nil, err
+		return nil, &backend.StartError{Err: err}
 	}
 	if guard != nil {
 		guard.Started(child.Pid)
