@@ -34,6 +34,9 @@ func (w *proc) died(protoErr error) {
 	e.loadChanged()
 	e.mu.Unlock()
 
+	if cause == causeSocket && protoErr == nil {
+		protoErr = errLostSocket
+	}
 	d := w.death(protoErr)
 	if len(held) > 0 || cause != causeStopped {
 		e.log("worker exited", "name", w.name, "pid", d.Pid, "exit_code", d.ExitCode,

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -30,6 +31,7 @@ const (
 	causeStopped            // the engine is closing
 	causeRecycled           // it reached MaxTasks or MaxMemory and was replaced
 	causeMemory             // it went over the memory limit
+	causeSocket             // it lost its control socket
 )
 
 // proc is the parent's side of one worker process.
@@ -84,6 +86,12 @@ func (e *Engine) startWorker(name string) (*proc, error) {
 		cfg.UseCgroup, cfg.CgroupFD = attr.UseCgroupFD, attr.CgroupFD
 		cfg.StderrTee = guard.Stderr()
 	}
+	var started atomic.Pointer[proc]
+	cfg.OnConnEnd = func() {
+		if w := started.Load(); w != nil {
+			w.socketEnded()
+		}
+	}
 	child, err := spawn.Start(cfg)
 	if err != nil {
 		if guard != nil {
@@ -96,6 +104,7 @@ func (e *Engine) startWorker(name string) (*proc, error) {
 	}
 	w := &proc{e: e, child: child, name: name, enc: wire.NewEncoder(), dec: wire.NewDecoder(),
 		guard: guard, wake: make(chan struct{}, 1)}
+	started.Store(w)
 	child.Rings.Reader.Waiter = &resultWaiter{w: w}
 	w.r = wire.NewReader(&child.Rings.Reader, 0)
 	err = w.handshake()
@@ -168,6 +177,29 @@ func (w *proc) removeInflight(bs ...*batch) {
 	}
 }
 
+// socketGrace is how long a worker whose control socket has reached its end has to be reaped
+// before it is taken for alive and killed (see socketEnded).
+const socketGrace = time.Second
+
+// socketEnded is called when the parent's end of the worker's control socket reaches its end.
+// A dying worker's does; so does that of a worker whose task closed its end (fd 3), and that
+// worker lives on but can no longer be woken by the parent: it would serve a task a second.
+// It is killed and replaced.
+func (w *proc) socketEnded() {
+	t := time.NewTimer(socketGrace)
+	defer t.Stop()
+	select {
+	case <-w.child.Done():
+		return
+	case <-t.C:
+	}
+	w.e.log("worker lost its control socket", "name", w.name, "pid", w.child.Pid)
+	w.kill(causeSocket)
+}
+
+// errLostSocket is the cause of a worker's death when it lost its control socket.
+var errLostSocket = errors.New("it closed its control socket (file descriptor 3)")
+
 // kill ends the worker's process group now. The reader notices and cleans up.
 func (w *proc) kill(cause killCause) {
 	w.e.mu.Lock()
@@ -233,6 +265,8 @@ func (c killCause) String() string {
 		return "canceled"
 	case causeStopped:
 		return "stopped"
+	case causeSocket:
+		return "lost its control socket"
 	}
 	return "died"
 }

@@ -29,6 +29,9 @@ type Config struct {
 	// CgroupFD, if UseCgroup, is the cgroup the worker starts in.
 	UseCgroup bool
 	CgroupFD  int
+	// OnConnEnd, if set, is called when the parent's end of the control socket reaches its
+	// end: the worker is dying, or it closed its end while alive (a task closed fd 3).
+	OnConnEnd func()
 }
 
 // Child is a started worker process.
@@ -173,7 +176,7 @@ func Start(cfg Config) (c *Child, err error) {
 	unmap = false
 	runtime.AddCleanup(c, func(page []byte) { unix.Munmap(page) }, status)
 	c.proc, c.Pid = proc, proc.Pid
-	rings.Listen(conn, nil) // ends when reap closes conn
+	rings.Listen(conn, cfg.OnConnEnd) // ends when reap closes conn, if not before
 	go c.reap()
 	return c, nil
 }
