@@ -471,25 +471,29 @@ func (s *server) sendOutputs(q *queued, lo, hi int, flags uint8) {
 	s.enc.Begin(wire.KindOutputs, flags, q.id)
 	s.enc.Uint32(uint32(lo))
 	s.enc.Uint32(uint32(hi))
+	var err error
 	if lo < hi {
-		if err := q.batch.EncodeOutputs(s.enc, lo, hi); err != nil {
-			// The outputs cannot travel: each item fails with the reason instead.
-			for i := lo; i < hi; i++ {
-				s.fail(q.id, i, s.cfg.Describe(err))
-			}
-			if flags != 0 {
-				s.sendOutputs(q, hi, hi, flags)
-			}
-			return
+		if err = q.batch.EncodeOutputs(s.enc, lo, hi); err != nil {
+			s.enc.Abort()
 		}
 	}
-	if err := s.enc.End(); err != nil {
+	if err == nil {
+		err = s.enc.End() // drops the frame if it is over the limit
+	}
+	if err == nil {
+		return
+	}
+	// The outputs cannot travel (one refers to itself, say, or they are too large together):
+	// each goes on its own, and one that cannot travel alone fails with the reason.
+	if hi-lo == 1 {
+		s.fail(q.id, lo, s.cfg.Describe(err))
+	} else {
 		for i := lo; i < hi; i++ {
-			s.fail(q.id, i, s.cfg.Describe(err))
+			s.sendOutputs(q, i, i+1, 0)
 		}
-		if flags != 0 {
-			s.sendOutputs(q, hi, hi, flags)
-		}
+	}
+	if flags != 0 {
+		s.sendOutputs(q, hi, hi, flags)
 	}
 }
 
