@@ -206,8 +206,6 @@ type crashHead struct {
 
 const crashHeadSize = 1 << 10
 
-var crashStarts = []string{"panic: ", "fatal error: ", "SIGSEGV", "SIGBUS", "unexpected signal"}
-
 func (h *crashHead) write(p []byte) {
 	start := -1
 	for _, marker := range crashStarts {
