@@ -82,6 +82,8 @@ type server struct {
 	// is set.
 	flushTimer *time.Timer
 	flushArmed atomic.Bool
+	// idleTimer runs giveBack keepOffers after the last large value.
+	idleTimer *time.Timer
 
 	mu      sync.Mutex
 	pending map[uint64]*queued // queued or running, by id, for Cancel
@@ -109,7 +111,9 @@ func Attempt(ctx context.Context) int {
 func Serve(cfg Config) {
 	s := &server{cfg: cfg, enc: wire.NewEncoder(), pending: make(map[uint64]*queued),
 		dec: wire.NewDecoder()}
-	s.inbox = newInbox(cfg.Peer, debug.SetMemoryLimit(-1))
+	s.idleTimer = time.AfterFunc(time.Hour, s.giveBack)
+	s.idleTimer.Stop()
+	s.inbox = newInbox(cfg.Peer, debug.SetMemoryLimit(-1), s.sawLarge)
 	s.dec.Fetcher = s.inbox
 	s.lender = &lender{table: cfg.Peer}
 	s.enc.Sharer = s.lender
@@ -512,6 +516,9 @@ func (s *server) fail(id uint64, i int, werr wire.Error) {
 // has read since.
 func (s *server) flush() {
 	s.lender.release()
+	if s.lender.unsent || s.enc.Len() >= wire.RefMin {
+		s.sawLarge()
+	}
 	s.lender.unsent = false
 	if s.enc.Len() == 0 {
 		return
@@ -520,4 +527,29 @@ func (s *server) flush() {
 		os.Exit(0) // the parent is gone
 	}
 	s.lastFlush = time.Now()
+}
+
+// sawLarge notes that a large value came or went: the memory it took is given back once
+// none has for keepOffers.
+func (s *server) sawLarge() { s.idleTimer.Reset(keepOffers) }
+
+// giveBack withdraws the buffers offered for large inputs and returns to the system the
+// memory large values left behind, once none has come or gone for keepOffers and no batch
+// runs: without it, an idle worker would keep for ever the largest heap it ever had (the Go
+// runtime gives memory back slowly, and only a GC cycle frees it in the first place). It costs
+// one collection, in a worker with nothing to do.
+func (s *server) giveBack() {
+	s.mu.Lock()
+	busy := s.running
+	s.mu.Unlock()
+	s.encMu.Lock()
+	s.lender.release()
+	lending := s.lender.lending()
+	s.encMu.Unlock()
+	if busy || lending {
+		s.idleTimer.Reset(keepOffers) // its values are still in use: look again later
+		return
+	}
+	s.inbox.withdraw()
+	debug.FreeOSMemory()
 }
