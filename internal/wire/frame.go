@@ -156,8 +156,7 @@ func (r *Reader) readPayload(n int) ([]byte, error) {
 	}
 	for len(b) < n {
 		have := len(b)
-		next := unzeroed(min(n, growFactor*have+readStep))
-		prefault(next)
+		next := NewBuffer(min(n, growFactor*have+readStep))
 		copy(next, b)
 		b = next
 		if _, err := io.ReadFull(r.r, b[have:]); err != nil {

@@ -103,8 +103,7 @@ func (b *inbox) refill() {
 			return // one offer is always made: the next input needs its memory anyway
 		}
 		offered += int64(b.want)
-		buf := wire.Unzeroed(b.want)
-		wire.Prefault(buf)
+		buf := wire.NewBuffer(b.want)
 		b.bufs[i] = buf
 		b.table.Offer(i, address(buf), len(buf))
 	}
