@@ -36,6 +36,7 @@ import (
 // channel, a task's input or output must not be changed by its sender once handed over.
 type codec[T any] struct {
 	kind  codecKind
+	walk  bool // gob's values may hold a cycle or be too large for it: checked first
 	size  int  // bytes of a value (codecFixed) or of an element (codecSlices)
 	align int  // alignment of an element (codecSlices)
 	bools bool // the values or elements are bools: every byte read must be 0 or 1
@@ -71,7 +72,7 @@ func newCodec[T any](fn, role string) (codec[T], error) {
 	if err := canTravel(t, t.String(), map[reflect.Type]bool{}); err != nil {
 		return codec[T]{}, fmt.Errorf("multiproc: the %s type %v of %q cannot travel between processes: %w", role, t, fn, err)
 	}
-	return codec[T]{kind: codecGob}, nil
+	return codec[T]{kind: codecGob, walk: needsWalk(t)}, nil
 }
 
 func (c codec[T]) encode(enc *wire.Encoder, vs []T) error {
@@ -84,25 +85,46 @@ func (c codec[T]) encode(enc *wire.Encoder, vs []T) error {
 		}
 		return nil
 	case codecFixed:
+		if err := fits[T](enc, len(vs)*c.size); err != nil {
+			return err
+		}
 		enc.Raw(memory(unsafe.Pointer(unsafe.SliceData(vs)), len(vs)*c.size))
 		return nil
 	case codecStrings:
 		ss := unsafe.Slice((*string)(unsafe.Pointer(unsafe.SliceData(vs))), len(vs))
-		putLengths(enc, len(ss), func(i int) int { return len(ss[i]) })
+		if err := fits[T](enc, putLengths(enc, len(ss), func(i int) int { return len(ss[i]) })); err != nil {
+			return err
+		}
 		putRun(enc, len(ss), func(i int) []byte {
 			return memory(unsafe.Pointer(unsafe.StringData(ss[i])), len(ss[i])) // strings never change
 		})
 		return nil
 	case codecSlices:
 		hs := unsafe.Slice((*[]byte)(unsafe.Pointer(unsafe.SliceData(vs))), len(vs)) // lengths in elements
-		putLengths(enc, len(hs), func(i int) int { return len(hs[i]) })
+		if err := fits[T](enc, c.size*putLengths(enc, len(hs), func(i int) int { return len(hs[i]) })); err != nil {
+			return err
+		}
 		putRun(enc, len(hs), func(i int) []byte {
 			return memory(unsafe.Pointer(unsafe.SliceData(hs[i])), len(hs[i])*c.size)
 		})
 		return nil
 	}
+	if c.walk {
+		if err := checkValues(vs, enc.Room()); err != nil {
+			return fmt.Errorf("multiproc: encoding %T: %w", vs, err)
+		}
+	}
 	if err := enc.Value(vs); err != nil {
 		return fmt.Errorf("multiproc: encoding %T: %w", vs, err)
+	}
+	return nil
+}
+
+// fits refuses n bytes of values of type T that the open frame has no room for, before they
+// are copied. The caller drops the frame.
+func fits[T any](enc *wire.Encoder, n int) error {
+	if n > enc.Room() {
+		return fmt.Errorf("multiproc: encoding %v values of %d bytes: %w", reflect.TypeFor[T](), n, wire.ErrTooLarge)
 	}
 	return nil
 }
@@ -153,12 +175,16 @@ func (c codec[T]) decode(dec *wire.Decoder, vs []T) error {
 // memory is the n bytes at p.
 func memory(p unsafe.Pointer, n int) []byte { return unsafe.Slice((*byte)(p), n) }
 
-// putLengths appends the n lengths that length gives as uint32s.
-func putLengths(enc *wire.Encoder, n int, length func(i int) int) {
+// putLengths appends the n lengths that length gives as uint32s, and returns their sum.
+func putLengths(enc *wire.Encoder, n int, length func(i int) int) int {
 	b := enc.Grow(4 * n)
+	sum := 0
 	for i := range n {
-		binary.LittleEndian.PutUint32(b[4*i:], uint32(length(i)))
+		l := length(i)
+		sum += l
+		binary.LittleEndian.PutUint32(b[4*i:], uint32(l))
 	}
+	return sum
 }
 
 // putRun appends the memory of n values after their lengths: the small ones together, then

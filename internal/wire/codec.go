@@ -32,6 +32,10 @@ type Encoder struct {
 	Sharer Sharer
 	shares []uint64 // the references the open frame holds
 	frames uint64   // frames ended so far: the index of the open frame
+
+	// Limit is the most bytes a frame may have after its length; 0 means MaxFrame. Tests
+	// lower it to reach the limit without gigabytes.
+	Limit int
 }
 
 // ref is a slice written by reference: it goes between buf[:at] and buf[at:].
@@ -164,9 +168,24 @@ func (e *Encoder) openRefBytes() int {
 	return n
 }
 
-// End closes the open frame. A frame over MaxFrame is dropped with an error.
+// limit is the most bytes a frame may have after its length.
+func (e *Encoder) limit() int {
+	if e.Limit > 0 {
+		return e.Limit
+	}
+	return MaxFrame
+}
+
+// Room is how many more bytes the open frame may take: what encodes a large value checks it
+// first, so that a value too large for any frame is refused before it is copied.
+func (e *Encoder) Room() int {
+	return e.limit() - (len(e.buf) - e.start - 4 + e.openRefBytes())
+}
+
+// End closes the open frame. A frame over the limit (MaxFrame) is dropped with an error
+// wrapping ErrTooLarge.
 func (e *Encoder) End() error {
-	if err := putLength(e.buf[e.start:], len(e.buf)-e.start-4+e.openRefBytes()); err != nil {
+	if err := putLength(e.buf[e.start:], len(e.buf)-e.start-4+e.openRefBytes(), e.limit()); err != nil {
 		e.Abort()
 		return err
 	}
