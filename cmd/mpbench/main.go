@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command mpbench measures multiproc against Python's process pools and against
 // the machine's own limits, and prints one table.
 //
