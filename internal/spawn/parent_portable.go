@@ -4,6 +4,7 @@ package spawn
 
 import (
 	"os"
+	"strconv"
 	"time"
 )
 
@@ -15,7 +16,13 @@ const parentPoll = time.Second
 // worker was given to another). The end of the control socket says the same at once; this
 // catches a parent whose end of the socket lives on in a process it started.
 func watchParent() {
-	parent := os.Getppid()
+	parent, err := strconv.Atoi(parentAtStart)
+	if err != nil {
+		parent = os.Getppid()
+	}
+	if os.Getppid() != parent {
+		os.Exit(0) // gone before this worker got here
+	}
 	go func() {
 		for range time.Tick(parentPoll) {
 			if os.Getppid() != parent {
@@ -24,3 +31,6 @@ func watchParent() {
 		}
 	}()
 }
+
+// parentAtStart is the pid the parent gave in the environment, read before Main removes it.
+var parentAtStart = os.Getenv(EnvParent)
