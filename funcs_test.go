@@ -1,3 +1,5 @@
+//go:build unix
+
 package multiproc_test
 
 import (
@@ -7,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/multiproc/multiproc"
@@ -57,7 +58,8 @@ var crash = multiproc.Register("test.crash", func(_ context.Context, how string)
 	case "exit3":
 		os.Exit(3)
 	case "sigkill":
-		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		self, _ := os.FindProcess(os.Getpid())
+		self.Kill() // SIGKILL
 	case "segfault":
 		testcrash.Segfault()
 	case "fatal":

@@ -58,6 +58,9 @@ func newConfig(opts []Option) (*config, error) {
 			return nil, err
 		}
 	}
+	if err := c.unsupported(); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 

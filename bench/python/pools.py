@@ -293,6 +293,43 @@ def measure_bytes(impl, reps, blobs, sizes):
     return {"samples": samples, "tasks": n, "note": "chunk size 1: one item per task"}
 
 
+def measure_cold(cls, call, amount, reps):
+    """Times the first call of a fresh pool (its workers answered first), once per rep,
+    as a user's program sees it. amount is what a call moves per second of the rate."""
+    samples = []
+    for _ in range(reps):
+        impl = cls()
+        wait_all_workers(impl)
+        t0 = time.perf_counter()
+        call(impl)
+        samples.append(amount / (time.perf_counter() - t0))
+        impl.close()
+    return {"samples": samples, "tasks": None,
+            "note": "the first map of a fresh pool (its workers answered first), once per rep"}
+
+
+def cold_map_auto(sizes):
+    inputs = range(10 * sizes.tasks)  # as cmd/mpbench: ten times the settled row's
+    return lambda impl: impl.map(square, inputs)
+
+
+def cold_bytes(sizes):
+    blobs = make_blobs(sizes)
+
+    def call(impl):
+        out = impl.map(identity, blobs, 1)
+        if len(out) != len(blobs) or out[-1][:1] != blobs[-1][:1]:
+            raise RuntimeError("identity map returned the wrong bytes")
+    return call
+
+
+# The cold rows: metric id -> (inputs maker returning the call, what one call moves).
+COLD = {
+    "map_auto_cold": (cold_map_auto, lambda sizes: 10 * sizes.tasks),
+    "bytes_cold": (cold_bytes, lambda sizes: 2 * sizes.blobs * sizes.blob_size / 1e9),
+}
+
+
 def calibrate_burn(ms):
     """Iterations of burn() that take about ms milliseconds in this process.
 
@@ -330,6 +367,16 @@ def main():
 
     results = {cls.name: {} for cls in IMPLS}
     notes = {}
+
+    # The cold rows first, while this process is fresh, as cmd/mpbench does.
+    for metric, (prepare, amount) in COLD.items():
+        if not want(metric):
+            continue
+        call = prepare(sizes)
+        for cls in IMPLS:
+            log(cls.name, metric)
+            results[cls.name][metric] = measure_cold(cls, call, amount(sizes), args.reps)
+        del call
 
     for cls in IMPLS:
         if want("start") or any(want(i) for i in MEMORY_IDS):

@@ -1,3 +1,5 @@
+//go:build unix
+
 // Command mpbench measures multiproc against Python's process pools and against
 // the machine's own limits, and prints one table.
 //
@@ -67,6 +69,7 @@ func main() {
 	sz := newSizes(*quick, *reps)
 	res := newResults()
 	meter := startCPUMeter()
+	measureCold(sel, sz, res) // first, while this process is fresh, as a user's program is
 	measureLimits(sel, sz, res)
 	measureMultiproc(sel, sz, res)
 	h := header{goVersion: runtime.Version(), reps: *reps, cpus: runtime.NumCPU(), quick: *quick}

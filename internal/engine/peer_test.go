@@ -1,3 +1,5 @@
+//go:build linux && !multiproc_portable
+
 package engine
 
 import (

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,7 +27,7 @@ func TestMain(m *testing.M) {
 		child(mode)
 		return
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 // child is a process that has started, trims or not, says so and then idles, as a worker
@@ -40,7 +41,7 @@ func child(mode string) {
 }
 
 // idleChild starts a child in mode and returns the bytes of its code and read-only data
-// resident (as Trim counts them) and its VmRSS, 0.1 s after it said it was ready.
+// resident (as Trim counts them) and its VmRSS, once it is idle.
 func idleChild(t *testing.T, mode string) (image, rss int64) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0])
@@ -66,8 +67,29 @@ func idleChild(t *testing.T, mode string) (image, rss int64) {
 	if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "ready\n" {
 		t.Fatalf("child %s said %q, %v", mode, line, err)
 	}
-	time.Sleep(100 * time.Millisecond)
+	// The child is idle once what it has resident stops changing: two looks 10 ms apart that
+	// agree, within a deadline.
 	pid := strconv.Itoa(cmd.Process.Pid)
+	deadline := time.Now().Add(10 * time.Second)
+	image, rss = resident(t, pid)
+	for {
+		time.Sleep(10 * time.Millisecond)
+		nextImage, nextRSS := resident(t, pid)
+		if nextImage == image && nextRSS == rss {
+			break
+		}
+		image, rss = nextImage, nextRSS
+		if time.Now().After(deadline) {
+			t.Fatalf("child %s never settled: %d KiB of the image resident, then %d", mode, image>>10, nextImage>>10)
+		}
+	}
+	return image, rss
+}
+
+// resident returns the bytes of process pid's code and read-only data resident (as Trim
+// counts them) and its VmRSS.
+func resident(t *testing.T, pid string) (image, rss int64) {
+	t.Helper()
 	smaps, err := os.ReadFile("/proc/" + pid + "/smaps")
 	if err != nil {
 		t.Fatal(err)

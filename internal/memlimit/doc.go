@@ -87,5 +87,8 @@
 // watched. A worker can overshoot the limit by what it allocates in one interval before the
 // watchdog sees it; in the fallback RLIMIT_DATA stops fast growth of the Go heap long before that.
 //
-// Linux only: elsewhere [NewLimiter] returns an error wrapping [errors.ErrUnsupported].
+// Linux only: elsewhere [NewLimiter] returns an error wrapping [errors.ErrUnsupported]. Built
+// with the tag multiproc_portable, which stands in for those systems on Linux, the Limiter
+// uses no cgroup and no RLIMIT_DATA: "watchdog" ([MechanismWatchdog]), the GC limit in the
+// worker and the watchdog in the parent.
 package memlimit

@@ -71,7 +71,7 @@ func (o *output) drainLocked(fd int) bool {
 		if read >= drainMax {
 			return false
 		}
-		n, err := syscall.Read(fd, o.buf)
+		n, err := readPipe(fd, o.buf)
 		if n > 0 {
 			read += n
 			o.head.write(o.buf[:n])

@@ -11,10 +11,9 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/multiproc/multiproc/internal/peermem"
 	"github.com/multiproc/multiproc/internal/ring"
+	"github.com/multiproc/multiproc/internal/shm"
 	"github.com/multiproc/multiproc/internal/wire"
 )
 
@@ -72,7 +71,7 @@ const ringSize = 256 << 10
 
 // Start starts a worker. The worker runs in a process group of its own, so that the terminal's
 // Ctrl-C reaches only the parent and so that a task's own children can be killed with it; it
-// receives SIGKILL when the parent dies.
+// receives SIGKILL when the parent dies (Linux), or leaves when its control socket ends.
 //
 // The worker has ended when its process has: Done does not wait for a process the worker
 // started in a group of its own (which outlives it) to let go of its stdout and stderr. Those
@@ -85,17 +84,10 @@ func Start(cfg Config) (c *Child, err error) {
 			f.Close()
 		}
 	}()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	conn, childConn, err := socketPair()
 	if err != nil {
-		return nil, fmt.Errorf("multiproc: socketpair: %w", err)
-	}
-	if err := unix.SetNonblock(fds[0], true); err != nil {
-		unix.Close(fds[0])
-		unix.Close(fds[1])
 		return nil, err
 	}
-	conn := os.NewFile(uintptr(fds[0]), "multiproc-conn")
-	childConn := os.NewFile(uintptr(fds[1]), "multiproc-conn-child")
 	closers = append(closers, childConn)
 
 	statusFile, status, err := newStatusPage()
@@ -106,7 +98,7 @@ func Start(cfg Config) (c *Child, err error) {
 	closers = append(closers, statusFile)
 	ringsFile, rings, err := ring.Create(ringSize)
 	if err != nil {
-		unix.Munmap(status)
+		shm.Unmap(status)
 		conn.Close()
 		return nil, fmt.Errorf("multiproc: %w", err)
 	}
@@ -114,7 +106,7 @@ func Start(cfg Config) (c *Child, err error) {
 	unmap := true
 	defer func() {
 		if unmap {
-			unix.Munmap(status)
+			shm.Unmap(status)
 			conn.Close()
 		}
 	}()
@@ -172,15 +164,14 @@ func Start(cfg Config) (c *Child, err error) {
 	attr := &os.ProcAttr{
 		Env:   env,
 		Files: []*os.File{devnull, stdout, w, childConn, statusFile, ringsFile},
-		Sys: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL,
-			UseCgroupFD: cfg.UseCgroup, CgroupFD: cfg.CgroupFD},
+		Sys:   sysProcAttr(cfg),
 	}
-	proc, err := startOnForkThread(executable(), os.Args, attr)
+	proc, err := startProcess(executable(), os.Args, attr)
 	if err != nil {
 		return nil, fmt.Errorf("multiproc: starting a worker: %w", err)
 	}
 	unmap = false
-	runtime.AddCleanup(c, func(page []byte) { unix.Munmap(page) }, status)
+	runtime.AddCleanup(c, func(page []byte) { shm.Unmap(page) }, status)
 	c.proc, c.Pid = proc, proc.Pid
 	rings.Listen(conn, cfg.OnConnEnd) // ends when reap closes conn, if not before
 	go c.reap()
@@ -193,20 +184,14 @@ const drainWait = 100 * time.Millisecond
 
 // reap waits for the worker to end, kills what is left of its process group, and collects it.
 func (c *Child) reap() {
-	var info unix.Siginfo
-	for {
-		// WNOWAIT leaves the process a zombie, so its pid and process group cannot be reused
-		// while we kill the group.
-		err := unix.Waitid(unix.P_PID, c.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
-		if err == nil || !errors.Is(err, syscall.EINTR) {
-			break
-		}
-	}
+	state := awaitExit(c.proc)
 	c.mu.Lock()
-	unix.Kill(-c.Pid, syscall.SIGKILL)
+	signalGroup(c.Pid, syscall.SIGKILL)
 	c.exited = true
 	c.mu.Unlock()
-	state, _ := c.proc.Wait()
+	if state == nil {
+		state, _ = c.proc.Wait()
+	}
 	// The worker's end is its process's end: what it wrote is in the pipes, and a process it
 	// started in a group of its own may hold them for as long as it lives.
 	if c.stdout != nil {
@@ -234,7 +219,7 @@ func (c *Child) Signal(sig syscall.Signal) error {
 	if c.exited {
 		return nil
 	}
-	if err := unix.Kill(-c.Pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+	if err := signalGroup(c.Pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("multiproc: signalling worker %d: %w", c.Pid, err)
 	}
 	return nil

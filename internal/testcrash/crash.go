@@ -3,18 +3,7 @@
 // death fails only the task that caused it.
 package testcrash
 
-/*
-static void segfault(void) {
-	volatile int *p = 0;
-	*p = 42;
-}
-*/
-import "C"
-
 import "runtime/debug"
-
-// Segfault dereferences a null pointer in C.
-func Segfault() { C.segfault() }
 
 // StackOverflow ends the process with Go's "fatal error: stack overflow".
 func StackOverflow() {
