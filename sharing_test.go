@@ -5,12 +5,14 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/multiproc/multiproc"
+	"github.com/multiproc/multiproc/internal/shm"
 )
 
 // Tests of the objects shared between processes, with real processes and real signals.
@@ -257,6 +259,10 @@ func TestNoNamesAndNothingLeftBehind(t *testing.T) {
 	named, err := multiproc.Apply(ctx, p, sharedMappings, s)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if shm.Kind != "memfd" {
+		// An unlinked file: its mapping shows the name it had, marked deleted.
+		named = slices.DeleteFunc(named, func(line string) bool { return strings.HasSuffix(line, "(deleted)") })
 	}
 	if len(named) > 0 {
 		t.Fatalf("the worker maps files with names:\n%s", strings.Join(named, "\n"))
