@@ -18,7 +18,7 @@ func (q *Queue) hasData() bool { return q.h.head.Load() != q.h.tail.Load() }
 // closed and drained it returns ErrClosed. take's error is returned; the item is taken
 // whatever take returns.
 //
-// A Get that has begun to read an item larger than a quarter of the ring reads it to its
+// A Get that has begun to read an item larger than half the ring reads it to its
 // end, which comes as fast as its producer writes it: ctx is not looked at meanwhile.
 func (q *Queue) Get(ctx context.Context, block bool, take func(b []byte, owned bool) error) error {
 	for {

@@ -6,7 +6,7 @@
 // A queue's memory is a header page followed by a ring of ringSize bytes (a power of two).
 // The ring holds records, each an 8-byte header (payload length, flags) and the payload,
 // padded to 8 bytes; a payload may wrap around the end of the ring. An item is one record
-// (flagFirst|flagLast), or, when it is larger than a quarter of the ring, a run of chunks
+// (flagFirst|flagLast), or, when it is larger than half the ring, a run of chunks
 // (flagFirst, ..., flagLast) whose first payload begins with the item's total length, so
 // that an item larger than the ring streams through it while a consumer reads it.
 //

@@ -105,10 +105,16 @@ func (e *End) Owned() bool { return e.self.Load() == e.me }
 // Owner is the pid of the process that owns the end.
 func (e *End) Owner() int { return int(e.self.Load()) }
 
-// peerGone reports whether the process owning the other end has died.
+// peerGone reports whether the process owning the other end has died, and if so closes
+// the pipe both ways, as the dead process would have.
 func (e *End) peerGone() bool {
 	p := e.peer.Load()
-	return p != e.me && p != 0 && !alive(p)
+	if p == e.me || p == 0 || alive(p) {
+		return false
+	}
+	e.out.Close()
+	e.in.Close()
+	return true
 }
 
 // Send appends a message made of the bytes of segs for the other end.

@@ -70,7 +70,7 @@ func Attach(mem []byte) (*Queue, error) {
 		return nil, errors.New("shmqueue: the memory holds no queue")
 	}
 	return &Queue{
-		h: h, ring: mem[HeaderSize:], mask: size - 1, size: size, single: size / 4,
+		h: h, ring: mem[HeaderSize:], mask: size - 1, size: size, single: size / 2,
 		capacity: h.capacity, me: uint32(os.Getpid()), period: sleepMax,
 	}, nil
 }

@@ -71,7 +71,7 @@ func item(k, n int) []byte {
 func TestFIFO(t *testing.T) {
 	ctx := testCtx(t)
 	q := newQueue(t, MinRing, 1000)
-	sizes := []int{0, 1, 7, 8, 9, 100, 4000, MinRing/4 - 8, MinRing / 4, MinRing, 3*MinRing + 5}
+	sizes := []int{0, 1, 7, 8, 9, 100, 4000, MinRing/2 - 8, MinRing / 2, MinRing, 3*MinRing + 5}
 	go func() {
 		for k, n := range sizes {
 			if err := put(ctx, q, item(k, n)); err != nil {
@@ -147,7 +147,7 @@ func TestCapacityAndTry(t *testing.T) {
 func TestRoomIsBytesToo(t *testing.T) {
 	ctx := testCtx(t)
 	q := newQueue(t, MinRing, 100)
-	big := item(1, MinRing/4-8)
+	big := item(1, MinRing/4-8) // two fit in one half
 	n := 0
 	for q.Put(ctx, [][]byte{big}, false) == nil {
 		n++
