@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/multiproc/multiproc/internal/handle"
 	"github.com/multiproc/multiproc/internal/peermem"
 	"github.com/multiproc/multiproc/internal/ring"
 	"github.com/multiproc/multiproc/internal/wire"
@@ -49,9 +50,10 @@ type Child struct {
 	status wire.Status
 	final  [4]uint64 // the status as the worker left it: batch, item, running, taken
 
-	proc   *os.Process
-	stdout *output // nil when stdout is inherited
-	stderr *output
+	proc    *os.Process
+	handles *handle.ChildLink // through which sharing handles travel
+	stdout  *output           // nil when stdout is inherited
+	stderr  *output
 
 	mu     sync.Mutex // guards exited against signalling a reaped (reusable) process group
 	exited bool
@@ -116,7 +118,18 @@ func Start(cfg Config) (c *Child, err error) {
 	}
 	closers = append(closers, devnull)
 
-	c = &Child{Conn: conn, Rings: rings, Peer: PeerTable(status),
+	handles, handlesChild, err := handle.NewChildLink()
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, handlesChild)
+	defer func() {
+		if err != nil {
+			handles.Close()
+		}
+	}()
+
+	c = &Child{Conn: conn, handles: handles, Rings: rings, Peer: PeerTable(status),
 		status: wire.NewStatus(status), done: make(chan struct{})}
 	// Until the copiers run, a failed start closes the write ends (deferred) and they end.
 	stdout := os.Stdout
@@ -160,9 +173,11 @@ func Start(cfg Config) (c *Child, err error) {
 		EnvParent+"="+strconv.Itoa(os.Getpid()),
 	)
 	env = append(env, cfg.Env...)
+	files := []*os.File{devnull, stdout, w, childConn, statusFile, ringsFile, handlesChild}
+	env = append(env, handles.Env(len(files)-1))
 	attr := &os.ProcAttr{
 		Env:   env,
-		Files: []*os.File{devnull, stdout, w, childConn, statusFile, ringsFile},
+		Files: files,
 		Sys: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL,
 			UseCgroupFD: cfg.UseCgroup, CgroupFD: cfg.CgroupFD},
 	}
@@ -173,6 +188,7 @@ func Start(cfg Config) (c *Child, err error) {
 	unmap = false
 	runtime.AddCleanup(c, func(page []byte) { unix.Munmap(page) }, status)
 	c.proc, c.Pid = proc, proc.Pid
+	handles.Started(c.Pid)
 	rings.Listen(conn, nil) // ends when reap closes conn
 	go c.reap()
 	return c, nil
@@ -206,6 +222,7 @@ func (c *Child) reap() {
 	c.mu.Unlock()
 	c.Rings.Close()
 	c.Conn.Close()
+	c.handles.Close()
 	close(c.done)
 }
 

@@ -1,0 +1,67 @@
+package procid
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestSelf(t *testing.T) {
+	id := Self()
+	if id.Pid() != os.Getpid() {
+		t.Fatalf("Self().Pid() = %d, want %d", id.Pid(), os.Getpid())
+	}
+	if !Alive(id) {
+		t.Fatal("this process is not alive")
+	}
+	if tag, ok := startTag(os.Getpid()); !ok || tag != uint32(id) {
+		t.Fatalf("startTag = %d %v, Self has %d", tag, ok, uint32(id))
+	}
+}
+
+func TestDeadAndReused(t *testing.T) {
+	if Alive(0) {
+		t.Fatal("ID 0 is alive")
+	}
+	cmd := exec.Command("sleep", "10")
+	if err := cmd.Start(); err != nil {
+		t.Skip(err)
+	}
+	pid := cmd.Process.Pid
+	tag, ok := startTag(pid)
+	if !ok {
+		t.Fatal("a running child has no start time")
+	}
+	id := newID(pid, tag)
+	if !Alive(id) {
+		t.Fatal("a running child is not alive")
+	}
+	if Alive(newID(pid, tag+1)) {
+		t.Fatal("a process that started at another time is taken for the child")
+	}
+	cmd.Process.Kill()
+	// A zombie is dead: poll until the kernel has made it one.
+	deadline := time.Now().Add(10 * time.Second)
+	for Alive(id) {
+		if time.Now().After(deadline) {
+			t.Fatal("a killed child (a zombie, not reaped yet) is still alive")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cmd.Wait()
+	if Alive(id) {
+		t.Fatal("a reaped child is alive")
+	}
+}
+
+func BenchmarkAlive(b *testing.B) {
+	id := newID(os.Getppid(), 0)
+	for range b.N {
+		Alive(id)
+	}
+}
