@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"runtime"
 
+	"github.com/multiproc/multiproc/internal/handle"
 	"github.com/multiproc/multiproc/internal/shmqueue"
 )
 
@@ -25,8 +27,8 @@ const pipeRing = 1 << 20
 //
 // Methods are safe for concurrent use by goroutines of the owning process.
 type Conn[T any] struct {
+	obj   *handle.Object
 	e     *shmqueue.End
-	mem   *sharedMemory
 	items *items[T]
 }
 
@@ -37,22 +39,73 @@ func NewPipe[T any]() (*Conn[T], *Conn[T], error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	mem, err := newSharedMemory(shmqueue.PipeSize(pipeRing))
+	obj, err := newObject(kindConn, shmqueue.PipeSize(pipeRing))
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := shmqueue.InitPipe(mem.r.Mem, pipeRing); err != nil {
+	if err := shmqueue.InitPipe(obj.Mem, pipeRing, typeHash[T]()); err != nil {
+		obj.Release(false)
 		return nil, nil, err
 	}
+	obj.Retain() // a reference for each end
 	var ends [2]*Conn[T]
 	for side := range ends {
-		e, err := shmqueue.AttachEnd(mem.r.Mem, side)
-		if err != nil {
+		ends[side] = &Conn[T]{items: it}
+		if err := ends[side].init(obj, side); err != nil {
 			return nil, nil, err
 		}
-		ends[side] = &Conn[T]{e: e, mem: mem, items: it}
 	}
 	return ends[0], ends[1], nil
+}
+
+// init makes c a handle on end side of the pipe in obj, which it releases once c is
+// unreachable.
+func (c *Conn[T]) init(obj *handle.Object, side int) error {
+	e, err := shmqueue.AttachEnd(obj.Mem, side)
+	if err != nil {
+		obj.Release(false)
+		return fmt.Errorf("multiproc: opening a Conn: %w", err)
+	}
+	if e.Tag() != typeHash[T]() {
+		obj.Release(false)
+		return fmt.Errorf("multiproc: a Conn of another value type arrived as a Conn[%v]", reflect.TypeFor[T]())
+	}
+	c.obj, c.e = obj, e
+	releaseWhenUnreachable(c, obj)
+	return nil
+}
+
+func (c *Conn[T]) sharedObject() *handle.Object { return c.obj }
+
+// GobEncode lets the end travel as a task's argument or result: the token of the pipe's
+// memory, then the side.
+func (c *Conn[T]) GobEncode() ([]byte, error) {
+	b, err := encodeHandle(c.obj, "Conn")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, byte(c.e.Side())), nil
+}
+
+// GobDecode opens an end that travelled: this process owns it from now on.
+func (c *Conn[T]) GobDecode(b []byte) error {
+	if len(b) == 0 || b[len(b)-1] > 1 {
+		return errors.New("multiproc: decoding a Conn: malformed")
+	}
+	it, err := newItems[T]("Pipe")
+	if err != nil {
+		return err
+	}
+	obj, err := handle.Open(b[:len(b)-1], kindConn, "Conn")
+	if err != nil {
+		return err
+	}
+	c.items = it
+	if err := c.init(obj, int(b[len(b)-1])); err != nil {
+		return err
+	}
+	c.e.Adopt()
+	return nil
 }
 
 // Send sends v to the other end, waiting while its ring is full. It fails with ErrClosed once

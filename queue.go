@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"reflect"
 	"runtime"
 	"sync"
 	"unsafe"
 
+	"github.com/multiproc/multiproc/internal/handle"
 	"github.com/multiproc/multiproc/internal/shmqueue"
 	"github.com/multiproc/multiproc/internal/wire"
 )
@@ -33,8 +35,8 @@ import (
 // Methods are safe for concurrent use by goroutines and processes. Every process holding
 // the queue sees the same items; Close closes it for all of them.
 type Queue[T any] struct {
+	obj   *handle.Object
 	q     *shmqueue.Queue
-	mem   *sharedMemory
 	items *items[T]
 }
 
@@ -49,18 +51,54 @@ func NewQueue[T any](capacity int) (*Queue[T], error) {
 		return nil, err
 	}
 	ringSize := queueRing(capacity)
-	mem, err := newSharedMemory(shmqueue.Size(ringSize))
+	obj, err := newObject(kindQueue, shmqueue.Size(ringSize))
 	if err != nil {
 		return nil, err
 	}
-	if err := shmqueue.Init(mem.r.Mem, ringSize, capacity); err != nil {
+	if err := shmqueue.Init(obj.Mem, ringSize, capacity, typeHash[T]()); err != nil {
+		obj.Release(false)
 		return nil, err
 	}
-	sq, err := shmqueue.Attach(mem.r.Mem)
+	q := &Queue[T]{items: it}
+	if err := q.init(obj); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// init makes q a handle on the queue in obj, which it releases once q is unreachable.
+func (q *Queue[T]) init(obj *handle.Object) error {
+	sq, err := shmqueue.Attach(obj.Mem)
 	if err != nil {
-		return nil, err
+		obj.Release(false)
+		return fmt.Errorf("multiproc: opening a Queue: %w", err)
 	}
-	return &Queue[T]{q: sq, mem: mem, items: it}, nil
+	if sq.Tag() != typeHash[T]() {
+		obj.Release(false)
+		return fmt.Errorf("multiproc: a Queue of another item type arrived as a Queue[%v]", reflect.TypeFor[T]())
+	}
+	q.obj, q.q = obj, sq
+	releaseWhenUnreachable(q, obj)
+	return nil
+}
+
+func (q *Queue[T]) sharedObject() *handle.Object { return q.obj }
+
+// GobEncode lets the queue travel as a task's argument or result.
+func (q *Queue[T]) GobEncode() ([]byte, error) { return encodeHandle(q.obj, "Queue") }
+
+// GobDecode opens a queue that travelled.
+func (q *Queue[T]) GobDecode(b []byte) error {
+	it, err := newItems[T]("Queue")
+	if err != nil {
+		return err
+	}
+	obj, err := handle.Open(b, kindQueue, "Queue")
+	if err != nil {
+		return err
+	}
+	q.items = it
+	return q.init(obj)
 }
 
 // queueRing is the ring of a queue of capacity items: room for 64 bytes an item, at least
@@ -190,25 +228,12 @@ func queueErr(err error) error {
 	return err
 }
 
-// sharedMemory is memory this process shares with others; it is unmapped once no handle
-// in this process holds it.
-type sharedMemory struct{ r *shmqueue.Region }
-
-func newSharedMemory(size int) (*sharedMemory, error) {
-	r, err := shmqueue.NewRegion(size)
-	if err != nil {
-		return nil, err
-	}
-	m := &sharedMemory{r: r}
-	runtime.AddCleanup(m, func(r *shmqueue.Region) { r.Close() }, r)
-	return m, nil
-}
-
 // items moves values of T in and out of the records of a queue or pipe, with the codec of
 // task arguments. An item encoded with gob is a gob stream of its own, since any process may
 // take it.
 type items[T any] struct {
-	c    codec[T]
+	c       codec[T]
+	mayHold bool // a T may hold a handle, which cannot travel this way
 	encs sync.Pool // *wire.Encoder, for the kinds without gob
 	decs sync.Pool // *wire.Decoder, likewise
 }
@@ -218,7 +243,7 @@ func newItems[T any](what string) (*items[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	return &items[T]{c: c}, nil
+	return &items[T]{c: c, mayHold: mayHoldHandle(reflect.TypeFor[T]())}, nil
 }
 
 // segWriter collects the pieces an Encoder writes, without copying them.
@@ -231,6 +256,11 @@ func (w *segWriter) Write(p []byte) (int, error) {
 
 // send encodes v and gives its bytes, in pieces, to put.
 func (it *items[T]) send(v T, put func(segs [][]byte) error) error {
+	if it.mayHold {
+		if err := refuseHandles(v); err != nil {
+			return err
+		}
+	}
 	if it.c.kind == codecBytes {
 		seg := [1][]byte{*(*[]byte)(unsafe.Pointer(&v))}
 		return put(seg[:])

@@ -3,6 +3,7 @@ package shmqueue
 import (
 	"context"
 
+	"github.com/multiproc/multiproc/internal/shmsync"
 	"github.com/multiproc/multiproc/internal/wire"
 )
 
@@ -23,11 +24,11 @@ func (q *Queue) hasData() bool { return q.h.head.Load() != q.h.tail.Load() }
 func (q *Queue) Get(ctx context.Context, block bool, take func(b []byte, owned bool) error) error {
 	for {
 		if q.hasData() {
-			if _, err := q.h.getLock.acquire(ctx, q.me); err != nil {
+			if _, err := q.h.getLock.Lock(ctx); err != nil {
 				return err
 			}
 			got, err := q.takeItem(take)
-			q.h.getLock.release()
+			q.h.getLock.Unlock()
 			if got || err != nil {
 				return err
 			}
@@ -137,12 +138,12 @@ func (q *Queue) commit(count, pos uint64) {
 // waitChunk waits, in the middle of an item, for its producer's next chunk. If the producer
 // died writing it, the item is ended with an abort record here.
 func (q *Queue) waitChunk() {
-	q.dataWaiter.wait(context.Background(), &q.h.data, q.hasData, lockCheck, func() {
-		o := q.h.putLock.owner.Load()
-		if q.h.putOpen.Load() != 0 && o != 0 && o != q.me && !alive(o) {
-			if q.lockPut(context.Background()) == nil {
-				q.unlockPut()
+	q.dataWaiter.wait(context.Background(), &q.h.data, q.hasData, shmsync.Slice, func() {
+		if ok, died := q.h.putLock.TryLock(); ok {
+			if died && q.h.putOpen.Load() != 0 {
+				q.abort()
 			}
+			q.unlockPut()
 		}
 	})
 }

@@ -17,6 +17,8 @@
 //
 // # Invariants
 //
+//   - putLock and getLock are mutexes held by processes (internal/shmsync): a process that
+//     dies holding one is found dead by the next locker, who takes it over.
 //   - Producers hold putLock while they write records and publish head; consumers hold
 //     getLock while they read records and publish tail. A producer may take putLock while
 //     holding getLock (a consumer cleaning up after a dead producer), never the reverse.
@@ -34,6 +36,8 @@ package shmqueue
 import (
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/multiproc/multiproc/internal/shmsync"
 )
 
 // HeaderSize is the room the header takes before the ring: a page, so the ring is aligned.
@@ -73,15 +77,17 @@ type header struct {
 	magic    uint64
 	ringSize uint64
 	capacity uint64
-	_        [40]byte
+	tag      uint64 // the user's, set by Init: the type of the items, say
+	_        [32]byte
 
-	putLock lock
+	putLock shmsync.Mutex
 	putOpen atomic.Uint32 // written by the holder of putLock
-	_       [60]byte
+	_       [44]byte
 	head    atomic.Uint64 // written by the holder of putLock
 	_       [56]byte
 
-	getLock lock
+	getLock shmsync.Mutex
+	_       [48]byte
 	tail    atomic.Uint64 // written by the holder of getLock
 	_       [56]byte
 
@@ -94,14 +100,6 @@ type header struct {
 	join waitWord // Join waits here for TaskDone
 }
 
-// lock is a mutex held by a process: owner is the holder's pid, or 0. A process that dies
-// holding it is found dead by the next locker, who takes it over (see lock.go).
-type lock struct {
-	owner   atomic.Uint32
-	waiters atomic.Uint32 // lockers asleep, or about to be
-	_       [56]byte
-}
-
 // waitWord is where processes sleep until something changes: seq is bumped by each change
 // that a sleeper may wait for, and sleepers says whether anyone needs a wake-up.
 type waitWord struct {
@@ -111,6 +109,9 @@ type waitWord struct {
 }
 
 var _ [HeaderSize - unsafe.Sizeof(header{})]byte // the header fits its page
+
+// word is the futex word of w.
+func (w *waitWord) word() *uint32 { return (*uint32)(unsafe.Pointer(&w.seq)) }
 
 func pack(count uint64, pos uint64) uint64 { return count<<posBits | pos&posMask }
 func countOf(w uint64) uint64              { return w >> posBits }

@@ -13,11 +13,15 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"go.uber.org/goleak"
+
+	"github.com/multiproc/multiproc/internal/shmsync"
 )
 
 // envRole makes the test binary play a process of a test (runRole) instead of running tests.
@@ -121,7 +125,7 @@ func runRole(args []string) error {
 type child struct {
 	cmd  *exec.Cmd
 	mu   sync.Mutex
-	said []string     // its lines so far
+	said []string      // its lines so far
 	done chan struct{} // closed when its stdout ends
 }
 
@@ -196,7 +200,7 @@ func newRegionQueue(t testing.TB, ringSize, capacity int) (*Region, *Queue) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
-	if err := Init(r.Mem, ringSize, capacity); err != nil {
+	if err := Init(r.Mem, ringSize, capacity, 0); err != nil {
 		t.Fatal(err)
 	}
 	q, err := Attach(r.Mem)
@@ -206,11 +210,8 @@ func newRegionQueue(t testing.TB, ringSize, capacity int) (*Region, *Queue) {
 	return r, q
 }
 
-// deadPid returns the pid of a process that has ended and been reaped.
-func deadPid(t testing.TB) uint32 {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	if err := cmd.Run(); err != nil {
-		t.Fatal(err)
-	}
-	return uint32(cmd.Process.Pid)
+// holdByDead makes m look held by a process that has ended: the owner a shmsync.Mutex
+// holds in its first word, a procid.ID whose start-time tag no process has.
+func holdByDead(m *shmsync.Mutex) {
+	(*atomic.Uint64)(unsafe.Pointer(m)).Store(uint64(os.Getpid())<<32 | 0xdead)
 }

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/multiproc/multiproc/internal/procid"
 )
 
 // A pipe's memory is a page holding its two ends' owners, then the queue end 0 writes and
@@ -18,9 +19,11 @@ import (
 type pipeHeader struct {
 	magic  uint64
 	_      [56]byte
+	tag    uint64
+	_      [48]byte
 	owners [2]struct {
-		pid atomic.Uint32
-		_   [60]byte
+		id atomic.Uint64 // a procid.ID
+		_  [56]byte
 	}
 }
 
@@ -37,19 +40,20 @@ func PipeSize(ringSize int) int { return HeaderSize + 2*Size(ringSize) }
 
 // InitPipe lays out a new pipe in mem, zeroed and PipeSize(ringSize) bytes long. Both ends
 // belong to the calling process.
-func InitPipe(mem []byte, ringSize int) error {
+func InitPipe(mem []byte, ringSize int, tag uint64) error {
 	if len(mem) != PipeSize(ringSize) {
 		return fmt.Errorf("shmqueue: %d bytes of memory for a pipe of %d", len(mem), PipeSize(ringSize))
 	}
 	for i := range 2 {
-		if err := Init(pipeQueue(mem, ringSize, i), ringSize, MaxCapacity); err != nil {
+		if err := Init(pipeQueue(mem, ringSize, i), ringSize, MaxCapacity, tag); err != nil {
 			return err
 		}
 	}
 	h := (*pipeHeader)(unsafe.Pointer(&mem[0]))
-	me := uint32(os.Getpid())
-	h.owners[0].pid.Store(me)
-	h.owners[1].pid.Store(me)
+	me := uint64(procid.Self())
+	h.owners[0].id.Store(me)
+	h.owners[1].id.Store(me)
+	h.tag = tag
 	h.magic = pipeMagic
 	return nil
 }
@@ -62,9 +66,10 @@ func pipeQueue(mem []byte, ringSize, i int) []byte {
 // End is one process's handle on one end of a pipe.
 type End struct {
 	out, in    *Queue
-	self, peer *atomic.Uint32
-	me         uint32
+	self, peer *atomic.Uint64 // the owners of this end and of the other, procid.IDs
+	me         uint64
 	side       int
+	tag        uint64
 }
 
 // AttachEnd returns a handle on end side (0 or 1) of the pipe InitPipe laid out in mem. The
@@ -86,12 +91,15 @@ func AttachEnd(mem []byte, side int) (*End, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &End{out: out, in: in, self: &h.owners[side].pid, peer: &h.owners[1-side].pid,
-		me: uint32(os.Getpid()), side: side}
+	e := &End{out: out, in: in, self: &h.owners[side].id, peer: &h.owners[1-side].id,
+		me: uint64(procid.Self()), side: side, tag: h.tag}
 	out.SetPeer(e.peerGone, peerCheck)
 	in.SetPeer(e.peerGone, peerCheck)
 	return e, nil
 }
+
+// Tag is the tag given to InitPipe.
+func (e *End) Tag() uint64 { return e.tag }
 
 // Side is 0 or 1.
 func (e *End) Side() int { return e.side }
@@ -103,13 +111,13 @@ func (e *End) Adopt() { e.self.Store(e.me) }
 func (e *End) Owned() bool { return e.self.Load() == e.me }
 
 // Owner is the pid of the process that owns the end.
-func (e *End) Owner() int { return int(e.self.Load()) }
+func (e *End) Owner() int { return procid.ID(e.self.Load()).Pid() }
 
 // peerGone reports whether the process owning the other end has died, and if so closes
 // the pipe both ways, as the dead process would have.
 func (e *End) peerGone() bool {
 	p := e.peer.Load()
-	if p == e.me || p == 0 || alive(p) {
+	if p == e.me || p == 0 || procid.Alive(procid.ID(p)) {
 		return false
 	}
 	e.out.Close()

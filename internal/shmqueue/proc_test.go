@@ -183,7 +183,7 @@ func TestConsumerKilledWhileWaiting(t *testing.T) {
 	r, q := newRegionQueue(t, MinRing, 4)
 	c := start(t, r, "consume")
 	c.expect(t, "ready")
-	for q.h.data.sleepers.Load() == 0 && q.h.getLock.owner.Load() == 0 {
+	for q.h.data.sleepers.Load() == 0 && q.h.getLock.Owner() == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	c.kill()
@@ -202,7 +202,7 @@ func TestTakeOver(t *testing.T) {
 	t.Parallel()
 	ctx := testCtx(t)
 	r, q := newRegionQueue(t, MinRing, 4)
-	q.h.getLock.owner.Store(deadPid(t))
+	holdByDead(&q.h.getLock)
 	put(ctx, q, item(1, 10))
 	if b, err := get(ctx, q, true); err != nil || string(b) != string(item(1, 10)) {
 		t.Fatalf("Get with getLock held by a dead process: %v", err)
@@ -251,7 +251,7 @@ func TestPipePeerDies(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer r.Close()
-		if err := InitPipe(r.Mem, MinRing); err != nil {
+		if err := InitPipe(r.Mem, MinRing, 0); err != nil {
 			t.Fatal(err)
 		}
 		e0, _ := AttachEnd(r.Mem, 0)

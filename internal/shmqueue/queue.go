@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"time"
 	"unsafe"
@@ -30,7 +29,6 @@ type Queue struct {
 	size     uint64 // of the ring
 	single   uint64 // the largest record an item may be written as, whole
 	capacity uint64
-	me       uint32 // this process's pid, which owns the locks it takes
 
 	dataWaiter, roomWaiter, joinWaiter waiter
 
@@ -40,8 +38,9 @@ type Queue struct {
 	period   time.Duration
 }
 
-// Init lays out a new queue in mem, which must be zeroed and Size(ringSize) bytes long.
-func Init(mem []byte, ringSize, capacity int) error {
+// Init lays out a new queue in mem, which must be zeroed and Size(ringSize) bytes long; tag
+// is the caller's, for Tag to return.
+func Init(mem []byte, ringSize, capacity int, tag uint64) error {
 	if ringSize < MinRing || ringSize > MaxRing || ringSize&(ringSize-1) != 0 {
 		return fmt.Errorf("shmqueue: ring size %d is not a power of two in [%d, %d]", ringSize, MinRing, MaxRing)
 	}
@@ -54,6 +53,7 @@ func Init(mem []byte, ringSize, capacity int) error {
 	h := (*header)(unsafe.Pointer(&mem[0]))
 	h.ringSize = uint64(ringSize)
 	h.capacity = uint64(capacity)
+	h.tag = tag
 	h.magic = magic
 	return nil
 }
@@ -71,9 +71,12 @@ func Attach(mem []byte) (*Queue, error) {
 	}
 	return &Queue{
 		h: h, ring: mem[HeaderSize:], mask: size - 1, size: size, single: size / 2,
-		capacity: h.capacity, me: uint32(os.Getpid()), period: sleepMax,
+		capacity: h.capacity, period: sleepMax,
 	}, nil
 }
+
+// Tag is the tag given to Init.
+func (q *Queue) Tag() uint64 { return q.h.tag }
 
 // Len is the number of items in the queue.
 func (q *Queue) Len() int { return int(items(q.h.head.Load(), q.h.tail.Load())) }
@@ -245,17 +248,17 @@ func (q *Queue) abort() {
 
 // lockPut takes putLock; taking it from a process that died writing an item ends that item.
 func (q *Queue) lockPut(ctx context.Context) error {
-	tookOver, err := q.h.putLock.acquire(ctx, q.me)
+	ownerDied, err := q.h.putLock.Lock(ctx)
 	if err != nil {
 		return err
 	}
-	if tookOver && q.h.putOpen.Load() != 0 {
+	if ownerDied && q.h.putOpen.Load() != 0 {
 		q.abort()
 	}
 	return nil
 }
 
-func (q *Queue) unlockPut() { q.h.putLock.release() }
+func (q *Queue) unlockPut() { q.h.putLock.Unlock() }
 
 // checkPeer closes the queue when its PeerGone says so.
 func (q *Queue) checkPeer() {

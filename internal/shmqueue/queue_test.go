@@ -24,7 +24,7 @@ func memory(n int) []byte {
 func newQueue(t testing.TB, ringSize, capacity int) *Queue {
 	t.Helper()
 	mem := memory(Size(ringSize))
-	if err := Init(mem, ringSize, capacity); err != nil {
+	if err := Init(mem, ringSize, capacity, 0); err != nil {
 		t.Fatal(err)
 	}
 	q, err := Attach(mem)

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/multiproc/multiproc/internal/futex"
 	"github.com/multiproc/multiproc/internal/spin"
 )
 
@@ -21,14 +22,14 @@ const spinFor = 50 * time.Microsecond
 func wake(w *waitWord) {
 	if w.sleepers.Load() != 0 {
 		w.seq.Add(1)
-		futexWake(&w.seq, 1<<30)
+		futex.WakeAll(w.word())
 	}
 }
 
 // wakeAll tells every sleeper of w to look again, whether it is counted or not.
 func wakeAll(w *waitWord) {
 	w.seq.Add(1)
-	futexWake(&w.seq, 1<<30)
+	futex.WakeAll(w.word())
 }
 
 // waiter waits on one waitWord for one handle. Its policy, kept across waits, stops polling
@@ -66,6 +67,7 @@ func (wt *waiter) wait(ctx context.Context, w *waitWord, ready func() bool, peri
 			stop()
 		}
 	}()
+	checked := time.Now()
 	for {
 		seq := w.seq.Load()
 		w.sleepers.Add(1)
@@ -80,10 +82,11 @@ func (wt *waiter) wait(ctx context.Context, w *waitWord, ready func() bool, peri
 		if stop == nil && ctx.Done() != nil {
 			stop = context.AfterFunc(ctx, func() { wakeAll(w) })
 		}
-		slept := futexWait(&w.seq, seq, period)
+		futex.Wait(w.word(), seq, period)
 		w.sleepers.Add(^uint32(0))
-		if !slept && check != nil {
+		if check != nil && time.Since(checked) >= period {
 			check()
+			checked = time.Now()
 		}
 	}
 }
