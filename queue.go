@@ -234,7 +234,7 @@ func queueErr(err error) error {
 type items[T any] struct {
 	c       codec[T]
 	mayHold bool // a T may hold a handle, which cannot travel this way
-	encs sync.Pool // *wire.Encoder, for the kinds without gob
+	encs sync.Pool // *encoder, for the kinds without gob
 	decs sync.Pool // *wire.Decoder, likewise
 }
 
@@ -246,6 +246,12 @@ func newItems[T any](what string) (*items[T], error) {
 	return &items[T]{c: c, mayHold: mayHoldHandle(reflect.TypeFor[T]())}, nil
 }
 
+// encoder is an Encoder with the list of pieces it last wrote, kept for reuse.
+type encoder struct {
+	enc  *wire.Encoder
+	segs segWriter
+}
+
 // segWriter collects the pieces an Encoder writes, without copying them.
 type segWriter struct{ segs [][]byte }
 
@@ -254,33 +260,35 @@ func (w *segWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// send encodes v and gives its bytes, in pieces, to put.
+// send encodes v and gives its bytes, in pieces, to put. A []byte, a number or a bool is its
+// own memory, as the codec writes it, with no Encoder.
 func (it *items[T]) send(v T, put func(segs [][]byte) error) error {
 	if it.mayHold {
 		if err := refuseHandles(v); err != nil {
 			return err
 		}
 	}
-	if it.c.kind == codecBytes {
+	switch it.c.kind {
+	case codecBytes:
 		seg := [1][]byte{*(*[]byte)(unsafe.Pointer(&v))}
 		return put(seg[:])
+	case codecFixed:
+		seg := [1][]byte{memory(unsafe.Pointer(&v), it.c.size)}
+		return put(seg[:])
 	}
-	var enc *wire.Encoder
-	if it.c.kind == codecGob {
-		enc = wire.NewEncoder()
-	} else if e, ok := it.encs.Get().(*wire.Encoder); ok {
-		enc = e
-	} else {
-		enc = wire.NewEncoder()
+	e, ok := it.encs.Get().(*encoder)
+	if !ok || it.c.kind == codecGob {
+		e = &encoder{enc: wire.NewEncoder()} // gob: a stream of its own per item
 	}
-	if err := it.c.encode(enc, unsafe.Slice(&v, 1)); err != nil {
+	if err := it.c.encode(e.enc, unsafe.Slice(&v, 1)); err != nil {
 		return err
 	}
-	w := segWriter{segs: make([][]byte, 0, 4)}
-	enc.WriteTo(&w) // resets enc, whose buffer keeps the bytes until its next use
-	err := put(w.segs)
+	e.segs.segs = e.segs.segs[:0]
+	e.enc.WriteTo(&e.segs) // resets the Encoder, whose buffer keeps the bytes until its next use
+	err := put(e.segs.segs)
+	clear(e.segs.segs) // holds no caller's slice
 	if it.c.kind != codecGob {
-		it.encs.Put(enc)
+		it.encs.Put(e)
 	}
 	return err
 }
@@ -288,7 +296,8 @@ func (it *items[T]) send(v T, put func(segs [][]byte) error) error {
 // take decodes an item from b; owned says whether b is the caller's to keep.
 func (it *items[T]) take(b []byte, owned bool) (T, error) {
 	var v T
-	if it.c.kind == codecBytes {
+	switch it.c.kind {
+	case codecBytes:
 		if len(b) > 0 && !owned {
 			b = append([]byte(nil), b...)
 		}
@@ -297,6 +306,11 @@ func (it *items[T]) take(b []byte, owned bool) (T, error) {
 		}
 		*(*[]byte)(unsafe.Pointer(&v)) = b
 		return v, nil
+	case codecFixed:
+		if len(b) == it.c.size && !it.c.bools {
+			copy(memory(unsafe.Pointer(&v), it.c.size), b)
+			return v, nil
+		}
 	}
 	var dec *wire.Decoder
 	if it.c.kind == codecGob {

@@ -30,7 +30,8 @@
 //   - A consumer that finds a chunk that does not begin an item, outside an item, skips it:
 //     the item's beginning was taken by a consumer that died.
 //   - A waiter counts itself in sleepers before it looks at what it waits for, and a waker
-//     looks at sleepers after it has published: one of them sees the other (see wait.go).
+//     looks at sleepers after it has published: one of them sees the other. A waker that
+//     finds sleepers sets the count to 0 and wakes them all (see wait.go).
 package shmqueue
 
 import (

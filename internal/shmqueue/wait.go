@@ -19,8 +19,12 @@ const spinFor = 50 * time.Microsecond
 
 // wake tells the sleepers of w, if any, that something changed. The caller has published
 // the change with a full barrier (an atomic swap or add) before.
+//
+// The waker that finds sleepers counts them out: the next waker makes no system call unless
+// someone went to sleep since. Sleepers never count themselves out: one that wakes by its
+// timeout, or was killed asleep, costs the next waker one needless wake-up, no more.
 func wake(w *waitWord) {
-	if w.sleepers.Load() != 0 {
+	if w.sleepers.Load() != 0 && w.sleepers.Swap(0) != 0 {
 		w.seq.Add(1)
 		futex.WakeAll(w.word())
 	}
@@ -72,18 +76,15 @@ func (wt *waiter) wait(ctx context.Context, w *waitWord, ready func() bool, peri
 		seq := w.seq.Load()
 		w.sleepers.Add(1)
 		if ready() {
-			w.sleepers.Add(^uint32(0))
 			return nil
 		}
 		if err := ctx.Err(); err != nil {
-			w.sleepers.Add(^uint32(0))
 			return err
 		}
 		if stop == nil && ctx.Done() != nil {
 			stop = context.AfterFunc(ctx, func() { wakeAll(w) })
 		}
 		futex.Wait(w.word(), seq, period)
-		w.sleepers.Add(^uint32(0))
 		if check != nil && time.Since(checked) >= period {
 			check()
 			checked = time.Now()
