@@ -233,9 +233,9 @@ func queueErr(err error) error {
 // take it.
 type items[T any] struct {
 	c       codec[T]
-	mayHold bool // a T may hold a handle, which cannot travel this way
-	encs sync.Pool // *encoder, for the kinds without gob
-	decs sync.Pool // *wire.Decoder, likewise
+	mayHold bool      // a T may hold a handle, which cannot travel this way
+	encs    sync.Pool // *encoder, for the kinds without gob
+	decs    sync.Pool // *wire.Decoder, likewise
 }
 
 func newItems[T any](what string) (*items[T], error) {
