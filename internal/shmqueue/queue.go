@@ -165,6 +165,10 @@ func (q *Queue) putWhole(segs [][]byte, n uint64) {
 	wake(&q.h.data)
 }
 
+// piece is the most bytes a chunk holds: a consumer copies one piece out while the producer
+// copies the next in, and the smaller the pieces the sooner both are at work.
+const piece = 64 << 10
+
 // putChunks writes an item as a run of chunks, waiting for room between them. The caller
 // holds putLock and has seen room for the first chunk. If ctx ends or the queue is closed
 // before the last chunk is published, the item ends with an abort record: consumers drop
@@ -196,7 +200,7 @@ func (q *Queue) putChunks(ctx context.Context, segs [][]byte, n uint64) error {
 			continue
 		}
 		left := n - src.done
-		take := min(left, (room-overhead)&^7, q.single)
+		take := min(left, (room-overhead)&^7, q.single, piece)
 		if first {
 			take = min(take, left-1) // a record both first and last is a whole item
 		}
