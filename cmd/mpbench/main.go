@@ -81,6 +81,7 @@ func main() {
 			h.pythonNote = err.Error()
 			progress("%v", err)
 		}
+		measureQueuesPython(*python, *poolsPy, sel, sz, *quick, res)
 	}
 	if n, ok := meter.read(); ok {
 		h.noise = &n
