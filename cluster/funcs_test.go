@@ -20,7 +20,7 @@ type where struct {
 }
 
 var (
-	square = multiproc.Register("square", func(_ context.Context, x int) (int, error) { return x * x, nil })
+	square  = multiproc.Register("square", func(_ context.Context, x int) (int, error) { return x * x, nil })
 	whereAt = multiproc.Register("where", func(ctx context.Context, d time.Duration) (where, error) {
 		select {
 		case <-time.After(d):

@@ -166,6 +166,7 @@ func (h *host) take(ctx context.Context, m jetstream.Msg) {
 		}()
 		return
 	}
+	debugf("take %s.%d [%d,%d) %s", t.pool, t.id, t.lo, t.hi, t.fn)
 	runCtx, cancel := context.WithCancel(context.Background())
 	r := &run{h: h, m: m, t: t, cancel: cancel, done: make(chan struct{}), left: t.hi - t.lo}
 	h.mu.Lock()
@@ -200,6 +201,7 @@ func (h *host) onCancel(m *nats.Msg) {
 		return
 	}
 	key := jobKey{note.Pool, note.Job}
+	debugf("cancel %v", key)
 	now := time.Now()
 	h.mu.Lock()
 	for k, at := range h.cancelled {
@@ -217,7 +219,9 @@ func (h *host) onCancel(m *nats.Msg) {
 	h.mu.Unlock()
 	for _, r := range mine {
 		r.mu.Lock()
-		r.ended = true // the pool has finished its items already
+		if !r.ended { // the pool has finished its items already
+			r.ended, r.dropped = true, true
+		}
 		r.mu.Unlock()
 		r.cancel()
 	}
@@ -292,4 +296,10 @@ func (h *host) stop() {
 
 func (h *host) log(msg string, args ...any) {
 	fmt.Fprintln(os.Stderr, append([]any{"multiproc: cluster host:", msg}, args...)...)
+}
+
+func debugf(format string, args ...any) {
+	if os.Getenv("CLUSTER_DEBUG") != "" {
+		fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05.000 ")+format+"\n", args...)
+	}
 }

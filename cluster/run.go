@@ -28,7 +28,8 @@ type run struct {
 	mu       sync.Mutex
 	segments []segment
 	left     int
-	ended    bool // handed back or cancelled: publish nothing
+	ended    bool // replied, handed back or cancelled: whoever set it acts on the message
+	dropped  bool // its call was cancelled: ack it, publish nothing
 }
 
 // run runs the task's items on the local pool, publishes their result and acks the task.
@@ -55,11 +56,17 @@ func (r *run) run(ctx context.Context) {
 		r.exec(ctx, lo, attempt)
 	}
 	<-r.done
+	debugf("run %s.%d [%d,%d) done", t.pool, t.id, t.lo, t.hi)
 	r.mu.Lock()
-	ended := r.ended
+	mine := !r.ended // neither handed back nor cancelled: the reply is this goroutine's
+	r.ended = true
+	dropped := r.dropped
 	r.mu.Unlock()
-	if !ended {
+	switch {
+	case mine:
 		r.reply(attempt)
+	case dropped:
+		r.m.Ack()
 	}
 }
 
@@ -81,12 +88,12 @@ func (r *run) lost(losses int) (attempt, lo int) {
 // TaskTimeout: the item fails with the timeout, and the items after it run in a new job.
 var errStopped = errors.New("cluster: stopped for a timeout")
 
-// exec decodes the task's inputs and runs items lo.. of them on the local pool, one job after
-// another: with the pool's TaskTimeout, an item that runs past it (timed from when the item
-// before it finished, or from its job's start: a host runs a task on one worker) has its job
-// cancelled, so that its ctx ends and its worker is killed after the grace period, and fails
-// with the timeout; the items after it run in the next job. A TaskTimeout of the host's own
-// workers is enforced by the local pool itself; the shorter applies.
+// exec decodes the task's inputs and runs items lo.. of them on the local pool. Without a
+// pool TaskTimeout they go as one batch. With one, they go one at a time, each timed from
+// when it is submitted: one past it has its job cancelled, so that its ctx ends and its worker
+// is killed after the grace period, and fails with the timeout; the next items run in a new
+// job. A TaskTimeout of the host's own workers is enforced by the local pool itself; the
+// shorter applies. Cancelling ctx stops them all.
 func (r *run) exec(ctx context.Context, lo, attempt int) {
 	h, t := r.h, r.t
 	n := t.hi - t.lo
@@ -114,57 +121,63 @@ func (r *run) exec(ctx context.Context, lo, attempt int) {
 		return
 	}
 	r.batch = b
-	todo := [][2]int{{lo - t.lo, n}} // ranges of items to run in the next job
-	for len(todo) > 0 {
-		job, err := h.be.NewJob(ctx, &hostwork.Run{Batch: b, Attempt: attempt})
+	work := &hostwork.Run{Batch: b, Attempt: attempt}
+	next := lo - t.lo // the first item not submitted yet
+	for next < n {
+		job, err := h.be.NewJob(ctx, work)
 		if err != nil {
-			for _, rg := range todo {
-				r.finished(rg[0], rg[1], err, false)
-			}
+			r.finished(next, n, err, false)
 			return
 		}
-		pending, first := 0, todo[0][0]
-		for _, rg := range todo {
-			job.Submit(rg[0], rg[1])
-			pending += rg[1] - rg[0]
-		}
-		job.Release()
-		todo = nil
-		var timer *time.Timer
 		var expired <-chan time.Time
-		if t.timeout > 0 {
-			timer = time.NewTimer(t.timeout)
-			expired = timer.C
+		var timer *time.Timer
+		submit := func() int { // submits what goes next and returns how many items
+			if t.timeout == 0 {
+				job.Submit(next, n)
+				return n - next
+			}
+			if timer == nil {
+				timer = time.NewTimer(t.timeout)
+				expired = timer.C
+			} else {
+				timer.Reset(t.timeout)
+			}
+			job.Submit(next, next+1)
+			return 1
 		}
-		timedOut := -1
+		pending := submit()
+		next += pending
+		canceled := ctx.Done()
+		timedOut := false
 		for pending > 0 {
 			select {
 			case ev := <-events:
 				pending -= ev.j - ev.i
-				if ev.err != errStopped {
-					r.finished(ev.i, ev.j, ev.err, false)
-					if ev.i == first && timer != nil && timedOut < 0 {
-						first = ev.j
-						timer.Reset(t.timeout)
-					}
-					continue
+				if ev.err == errStopped {
+					ev.err = &backend.TimeoutError{After: t.timeout}
 				}
-				for k := ev.i; k < ev.j; k++ {
-					if k == timedOut {
-						r.finished(k, k+1, &backend.TimeoutError{After: t.timeout}, false)
-					} else if len(todo) > 0 && todo[len(todo)-1][1] == k {
-						todo[len(todo)-1][1] = k + 1
-					} else {
-						todo = append(todo, [2]int{k, k + 1})
-					}
+				r.finished(ev.i, ev.j, ev.err, false)
+				if pending == 0 && next < n && !timedOut && ctx.Err() == nil {
+					pending = submit()
+					next += pending
 				}
 			case <-expired:
-				timedOut = first
+				timedOut = true
 				job.Cancel(errStopped)
+			case <-canceled:
+				canceled = nil
+				job.Cancel(ctx.Err())
 			}
 		}
 		if timer != nil {
 			timer.Stop()
+		}
+		job.Release()
+		if ctx.Err() != nil {
+			if next < n {
+				r.finished(next, n, ctx.Err(), false)
+			}
+			return
 		}
 	}
 }
