@@ -368,6 +368,11 @@ func (p *pool) Close(terminate bool) error {
 	p.beats.Unsubscribe()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	p.js.DeleteConsumer(ctx, p.l.resultsStream(), resultsConsumerConfig(p.l, p.id).Durable)
+	// Results acked as the pool stopped, or that came after (a task run twice): nobody will
+	// read them.
+	if st, err := p.js.Stream(ctx, p.l.resultsStream()); err == nil {
+		st.Purge(ctx, jetstream.WithPurgeSubject(p.l.resultSubject(p.id)))
+	}
 	cancel()
 	p.nc.Close()
 	close(p.closed)

@@ -100,11 +100,13 @@ func (r *run) exec(ctx context.Context, lo, attempt int) {
 	fail := func(err error) {
 		r.finished(lo-t.lo, n, &backend.RemoteError{Err: wire.Error{Type: fmt.Sprintf("%T", err), Message: err.Error()}}, false)
 	}
+	t0 := time.Now()
 	frame, err := h.store.get(ctx, t.values)
 	if err != nil {
 		fail(err)
 		return
 	}
+	debugf("got %d bytes in %v", len(frame), time.Since(t0))
 	dec, err := decoderOf(frame)
 	if err != nil {
 		fail(err)
@@ -251,6 +253,7 @@ func (r *run) reply(attempt int) {
 		}
 		stored = append(stored, sg.values)
 	}
+	debugf("stored outputs at %v", time.Now())
 	data, err := encodeResult(&result{task: t.id, attempt: attempt, host: h.id, segments: segments})
 	if err != nil {
 		h.log("encoding a result", "err", err)

@@ -52,7 +52,8 @@ func (s *store) valuesStream(ctx context.Context) (jetstream.Stream, error) {
 	st, err := s.js.Stream(ctx, name)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		st, err = s.js.CreateStream(ctx, jetstream.StreamConfig{Name: name,
-			Subjects: []string{s.l.valueSubject("*")}, Storage: kind, MaxAge: valuesMaxAge})
+			Subjects: []string{s.l.valueSubject("*")}, Storage: kind, MaxAge: valuesMaxAge,
+			AllowDirect: true}) // chunks read as they are, not in base64 inside JSON
 		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 			st, err = s.js.Stream(ctx, name)
 		}
