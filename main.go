@@ -27,6 +27,7 @@ func Main() {
 	mainCalled.Store(true)
 	version := os.Getenv(spawn.EnvWorker)
 	if version == "" {
+		serveIfAsked() // a cluster's worker host (MULTIPROC_SERVE) serves and exits
 		return
 	}
 	if version != strconv.Itoa(wire.Version) {

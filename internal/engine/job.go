@@ -67,7 +67,7 @@ func (j *Job) Release() {
 
 // Submit queues items lo..hi-1 as one batch.
 func (j *Job) Submit(lo, hi int) {
-	j.submit(&batch{job: j, lo: lo, hi: hi, next: lo, attempt: 1})
+	j.submit(&batch{job: j, lo: lo, hi: hi, next: lo, attempt: backend.FirstAttempt(j.work)})
 }
 
 func (j *Job) submit(b *batch) {
