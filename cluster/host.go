@@ -166,7 +166,6 @@ func (h *host) take(ctx context.Context, m jetstream.Msg) {
 		}()
 		return
 	}
-	debugf("take %s.%d [%d,%d) %s", t.pool, t.id, t.lo, t.hi, t.fn)
 	runCtx, cancel := context.WithCancel(context.Background())
 	r := &run{h: h, m: m, t: t, cancel: cancel, done: make(chan struct{}), left: t.hi - t.lo}
 	h.mu.Lock()
@@ -201,7 +200,6 @@ func (h *host) onCancel(m *nats.Msg) {
 		return
 	}
 	key := jobKey{note.Pool, note.Job}
-	debugf("cancel %v", key)
 	now := time.Now()
 	h.mu.Lock()
 	for k, at := range h.cancelled {
@@ -298,8 +296,3 @@ func (h *host) log(msg string, args ...any) {
 	fmt.Fprintln(os.Stderr, append([]any{"multiproc: cluster host:", msg}, args...)...)
 }
 
-func debugf(format string, args ...any) {
-	if os.Getenv("CLUSTER_DEBUG") != "" {
-		fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05.000 ")+format+"\n", args...)
-	}
-}
