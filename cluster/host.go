@@ -295,4 +295,3 @@ func (h *host) stop() {
 func (h *host) log(msg string, args ...any) {
 	fmt.Fprintln(os.Stderr, append([]any{"multiproc: cluster host:", msg}, args...)...)
 }
-
