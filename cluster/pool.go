@@ -173,10 +173,45 @@ func (p *pool) submit(j *job, lo, hi, attempt int) {
 	p.mu.Unlock()
 	t := &task{pool: p.id, id: id, job: j.id, lo: lo, hi: hi, attempt: attempt, retries: p.bc.Retries,
 		timeout: p.bc.TaskTimeout, grace: p.bc.Grace, fn: j.w.Func()}
-	go p.send(ctx, pt, t, frame)
+	if len(frame) > p.store.inline {
+		go p.send(ctx, pt, t, frame)
+		return
+	}
+	// The common case goes out from the caller's goroutine, without a hand-off to another;
+	// only the wait for the server's acknowledgement is left to one.
+	t.values = values{frame: frame}
+	msg := p.taskMsg(t)
+	ack, err := p.js.PublishMsgAsync(msg)
+	go func() {
+		if err == nil {
+			select {
+			case <-ack.Ok():
+				return
+			case <-ack.Err():
+			case <-ctx.Done():
+				return
+			}
+		}
+		p.publish(ctx, msg)
+	}()
 }
 
-// send stores the inputs and publishes the task, until it succeeds or the task is resolved
+func (p *pool) taskMsg(t *task) *nats.Msg {
+	msg := nats.NewMsg(p.l.taskSubject())
+	msg.Data = encodeTask(t)
+	msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("%s.%d", p.id, t.id))
+	return msg
+}
+
+// publish publishes msg until it succeeds or ctx ends.
+func (p *pool) publish(ctx context.Context, msg *nats.Msg) {
+	retry(ctx, func(ctx context.Context) error {
+		_, err := p.js.PublishMsg(ctx, msg)
+		return err
+	})
+}
+
+// send stores large inputs and publishes their task, until it succeeds or the task is resolved
 // (ctx). The message's id makes the server drop a second copy of it.
 func (p *pool) send(ctx context.Context, pt *pendingTask, t *task, frame []byte) {
 	err := retry(ctx, func(ctx context.Context) error {
@@ -192,14 +227,10 @@ func (p *pool) send(ctx context.Context, pt *pendingTask, t *task, frame []byte)
 	if err != nil {
 		return
 	}
+	p.mu.Lock()
 	t.values = pt.inputs
-	msg := nats.NewMsg(p.l.taskSubject())
-	msg.Data = encodeTask(t)
-	msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("%s.%d", p.id, t.id))
-	retry(ctx, func(ctx context.Context) error {
-		_, err := p.js.PublishMsg(ctx, msg)
-		return err
-	})
+	p.mu.Unlock()
+	p.publish(ctx, p.taskMsg(t))
 }
 
 // take removes task id from the pending ones and returns it, or nil if it was resolved.
