@@ -30,6 +30,7 @@ const (
 	envTestHide   = "CLUSTER_TEST_HIDE"   // a function the host acts as if it lacked
 	envTestTag    = "CLUSTER_TEST_TAG"    // what whereFunc returns as the host's tag
 	envTestHostTO = "CLUSTER_TEST_HOSTTO" // Workers(TaskTimeout(d))
+	envTestMemory = "CLUSTER_TEST_MEMORY" // MemoryStorage()
 )
 
 func TestMain(m *testing.M) {
@@ -61,6 +62,9 @@ func serveForTest(url string) int {
 	if s := os.Getenv(envTestLost); s != "" {
 		d, _ := time.ParseDuration(s)
 		opts = append(opts, LostAfter(d))
+	}
+	if os.Getenv(envTestMemory) != "" {
+		opts = append(opts, MemoryStorage())
 	}
 	if hide := os.Getenv(envTestHide); hide != "" {
 		has := hostwork.Has
