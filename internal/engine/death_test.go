@@ -72,13 +72,19 @@ func TestKillCauses(t *testing.T) {
 		cause     killCause
 		retryable bool
 		counter   *atomic.Int64
+		logged    string
 	}{
-		{causeNone, true, &e.died},
-		{causeTimeout, false, &e.timedOut},
-		{causeCanceled, true, &e.died},
-		{causeMemory, false, &e.memKilled},
-		{causeSocket, true, &e.died},
+		{causeNone, true, &e.died, "died"},
+		{causeTimeout, false, &e.timedOut, "timeout"},
+		{causeCanceled, true, &e.died, "canceled"},
+		{causeStopped, true, &e.died, "stopped"},
+		{causeRecycled, true, &e.died, "recycled"},
+		{causeMemory, false, &e.memKilled, "memory limit"},
+		{causeSocket, true, &e.died, "lost its control socket"},
 	} {
+		if c.cause.String() != c.logged {
+			t.Errorf("cause %d is logged as %q; want %q", c.cause, c.cause, c.logged)
+		}
 		if c.cause.retryable() != c.retryable {
 			t.Errorf("%v: retryable = %v", c.cause, !c.retryable)
 		}

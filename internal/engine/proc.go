@@ -265,6 +265,10 @@ func (c killCause) String() string {
 		return "canceled"
 	case causeStopped:
 		return "stopped"
+	case causeRecycled:
+		return "recycled"
+	case causeMemory:
+		return "memory limit"
 	case causeSocket:
 		return "lost its control socket"
 	}
