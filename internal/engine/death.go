@@ -190,6 +190,8 @@ func (e *Engine) restartCounter(c killCause) *atomic.Int64 {
 		return &e.timedOut
 	case causeMemory:
 		return &e.memKilled
+	case causeRecycled:
+		return &e.recycled // counted when the worker began retiring (see retire)
 	}
 	return &e.died
 }

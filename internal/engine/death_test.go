@@ -78,7 +78,7 @@ func TestKillCauses(t *testing.T) {
 		{causeTimeout, false, &e.timedOut, "timeout"},
 		{causeCanceled, true, &e.died, "canceled"},
 		{causeStopped, true, &e.died, "stopped"},
-		{causeRecycled, true, &e.died, "recycled"},
+		{causeRecycled, true, &e.recycled, "recycled"},
 		{causeMemory, false, &e.memKilled, "memory limit"},
 		{causeSocket, true, &e.died, "lost its control socket"},
 	} {
