@@ -68,6 +68,9 @@ func checkCall[In, Out any](p *Pool, f *Func[In, Out]) error {
 	if p == nil {
 		return errors.New("multiproc: nil *Pool")
 	}
+	if p.backend == nil {
+		return errZeroPool
+	}
 	return f.usable()
 }
 
