@@ -4,15 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/multiproc/multiproc/internal/footprint"
-	"github.com/multiproc/multiproc/internal/memlimit"
-	"github.com/multiproc/multiproc/internal/ring"
-	"github.com/multiproc/multiproc/internal/spawn"
 	"github.com/multiproc/multiproc/internal/wire"
 	"github.com/multiproc/multiproc/internal/worker"
 )
@@ -25,61 +20,23 @@ var mainCalled atomic.Bool
 // `if __name__ == "__main__":`.
 func Main() {
 	mainCalled.Store(true)
-	version := os.Getenv(spawn.EnvWorker)
-	if version == "" {
-		return
-	}
-	if version != strconv.Itoa(wire.Version) {
-		fmt.Fprintf(os.Stderr, "multiproc: worker protocol %s, this binary speaks %d\n", version, wire.Version)
-		os.Exit(3)
-	}
-	name := os.Getenv(spawn.EnvName)
-	for _, k := range []string{spawn.EnvWorker, spawn.EnvName, spawn.EnvIdentity, spawn.EnvParent} {
-		os.Unsetenv(k)
-	}
-	// Before anything allocates much: RLIMIT_DATA and the GC's limit, when MemoryLimit is set.
-	if _, err := memlimit.ApplyFromEnv(); err != nil {
-		fmt.Fprintln(os.Stderr, "multiproc:", err)
-		os.Exit(3)
-	}
-	current = Info{Name: name, Pid: os.Getpid(), ParentPid: os.Getppid(), IsWorker: true}
-	page, err := spawn.MapStatus(spawn.StatusFD)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(3)
-	}
-	rings, err := ring.Open(spawn.RingsFD)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "multiproc:", err)
-		os.Exit(3)
-	}
-	// Start-up is over: drop the pages of code and read-only data it alone used (they are
-	// shared with the parent; the ones tasks use come back at a minor fault each).
-	footprint.Trim()
-	conn, err := spawn.OpenConn()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(3)
-	}
-	worker.Serve(worker.Config{
-		Conn:     conn,
-		Rings:    rings,
-		Status:   wire.NewStatus(page),
-		Peer:     spawn.PeerTable(page),
-		Identity: spawn.Identity(),
+	worker.Main(worker.Config{
 		Lookup:   lookup,
 		Describe: describe,
 		NotRegistered: func(name string) error {
 			return &notRegisteredError{name}
 		},
 		Timeout: func(d time.Duration) error { return &timeoutError{d} },
+		Started: func(name string) {
+			current = Info{Name: name, Pid: os.Getpid(), ParentPid: os.Getppid(), IsWorker: true}
+		},
 	})
 }
 
 // mustBeParent stops a worker whose program forgot Main before it starts workers of its own.
 func mustBeParent() {
-	if !mainCalled.Load() && os.Getenv(spawn.EnvWorker) != "" {
-		spawn.FailNoMain()
+	if !mainCalled.Load() {
+		worker.ExitIfWorker()
 	}
 }
 
