@@ -10,6 +10,7 @@ import (
 
 	"github.com/multiproc/multiproc"
 	"github.com/multiproc/multiproc/internal/memlimit"
+	"github.com/multiproc/multiproc/internal/testpoll"
 )
 
 var bulkPid = multiproc.Register("test.bulkPid", func(_ context.Context, b []byte) (int, error) {
@@ -81,17 +82,13 @@ func TestIdleWorkerAfterLargeInput(t *testing.T) {
 	if grown := rss - base; grown > 320<<20 {
 		t.Errorf("after the large input the worker has grown by %d MiB", grown>>20)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if rss, err = workerMemory(ctx, p, pid); err != nil {
-			t.Fatal(err)
-		}
-		if rss < base+32<<20 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("idle worker still at %d MiB 20 s after a 100 MiB input (%d MiB before it)", rss>>20, base>>20)
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !testpoll.Until(20*time.Second, func() bool {
+		rss, err = workerMemory(ctx, p, pid)
+		return err != nil || rss < base+32<<20
+	}) {
+		t.Fatalf("idle worker still at %d MiB 20 s after a 100 MiB input (%d MiB before it)", rss>>20, base>>20)
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 }
