@@ -56,15 +56,3 @@ func TestWorkerExitsAtEndOfItsSocket(t *testing.T) {
 		t.Fatalf("the worker ended with exit code %d, signal %v; want a clean exit", code, sig)
 	}
 }
-
-// waitFor polls cond until it holds, failing the test if within passes first.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", within, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
