@@ -54,7 +54,10 @@
 // fatal error, a segfault) fails only the task it was running, with *WorkerError
 // (errors.Is ErrWorkerDied); the other tasks it held run elsewhere, and the pool replaces it.
 // A task sent to a worker that died between tasks, before its death was known, runs
-// elsewhere too.
+// elsewhere too. A replacement that fails to start is started again, with growing pauses, and
+// the tasks wait for it; only when no worker is live and none could be started for 30 seconds
+// (the binary cannot run, say) do the waiting tasks fail, with an error that says so, as do
+// those submitted until a worker starts again.
 // Map fails fast: the first failure cancels the rest and comes back as *TaskError with the
 // input's index. Imap and ImapUnordered yield each failure at its position and go on.
 //
@@ -72,7 +75,9 @@
 // which decides (signal.NotifyContext cancelling a Map, say). Workers never outlive the parent:
 // each gets SIGKILL when the parent dies (Pdeathsig, set from a thread that never exits) and
 // exits when its control socket (which carries nothing else) closes. Killing a worker kills its process group, so processes
-// its task started die with it.
+// its task started die with it. A process started in a group of its own outlives the worker;
+// it delays neither Close nor the news of the worker's death, and its writes to the worker's
+// stdout and stderr fail once the worker has ended.
 //
 // # Cost
 //
@@ -80,6 +85,7 @@
 // fork and exec of the binary and the start of a Go runtime (about 10ms on a small VM). A task
 // costs a round trip through shared memory: a few microseconds while both sides are awake,
 // and a wake-up of a sleeping thread (tens of microseconds on a VM) when one side was idle.
-// Quick tasks travel many to a message, so Map moves millions of small inputs a second. See docs/PERFORMANCE.md in the
-// repository for measured figures and the command that measures them.
+// Quick tasks travel many to a message, so Map moves millions of small inputs a second. See
+// docs/PERFORMANCE.md in the repository for measured figures and the command that measures
+// them, and docs/DESIGN.md for how the whole works.
 package multiproc

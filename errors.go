@@ -32,7 +32,9 @@ type TaskError struct {
 	Err   error // why it failed
 }
 
-func (e *TaskError) Error() string { return fmt.Sprintf("multiproc: input %d: %v", e.Index, e.Err) }
+func (e *TaskError) Error() string {
+	return fmt.Sprintf("multiproc: input %d: %s", e.Index, unprefixed(e.Err))
+}
 func (e *TaskError) Unwrap() error { return e.Err }
 
 // RemoteError is an error a task returned, as it crossed from the worker. errors.Is matches the
@@ -89,9 +91,11 @@ func (e *WorkerError) Error() string {
 		fmt.Fprintf(&b, " (exit status %d)", e.ExitCode)
 	}
 	if e.Cause != nil {
-		fmt.Fprintf(&b, ": %v", e.Cause)
+		fmt.Fprintf(&b, ": %s", unprefixed(e.Cause))
 	}
-	if last := lastLine(e.Stderr); last != "" {
+	if h := spawn.CrashHeadline(e.Stderr); h != "" {
+		fmt.Fprintf(&b, "; it crashed: %s", h)
+	} else if last := lastLine(e.Stderr); last != "" {
 		fmt.Fprintf(&b, "; its stderr ends: %s", last)
 	}
 	return b.String()
@@ -110,6 +114,21 @@ func lastLine(s string) string {
 	}
 	return s
 }
+
+// prefix starts every message of this package's errors, once.
+const prefix = "multiproc: "
+
+// unprefixed is err's message without the package's prefix, for a message that has it already.
+func unprefixed(err error) string { return strings.TrimPrefix(err.Error(), prefix) }
+
+// contextError says what was under way (what) when err happened.
+type contextError struct {
+	what string
+	err  error
+}
+
+func (e *contextError) Error() string { return e.what + ": " + unprefixed(e.err) }
+func (e *contextError) Unwrap() error { return e.err }
 
 // timeoutError is the error of a task that ran past its TaskTimeout.
 type timeoutError struct{ d time.Duration }
@@ -205,17 +224,22 @@ func fromBackend(err error) error {
 	case *backend.RemoteError:
 		return remote(e.Err)
 	case *backend.InitError:
-		return fmt.Errorf("initializer failed: %w", fromBackend(e.Err))
+		return &contextError{"initializer failed", fromBackend(e.Err)}
 	case *backend.StartError:
-		we := workerError(e.Death, fromBackend(e.Err))
+		var we error = fromBackend(e.Err)
+		if e.Death.Pid != 0 { // a process was started, and ended
+			we = workerError(e.Death, we)
+		} else if strings.HasPrefix(unprefixed(we), "starting a worker") {
+			return we
+		}
 		switch {
 		case e.Death.ExitCode == spawn.ExitNoMain || strings.Contains(e.Death.Stderr, spawn.ErrorNoMain):
-			return fmt.Errorf("multiproc: a worker could not start because the program does not "+
-				"call multiproc.Main() first in main (or TestMain): %w", we)
+			return &contextError{"multiproc: a worker could not start because the program does not " +
+				"call multiproc.Main() first in main (or TestMain)", we}
 		case e.Lasting > 0:
-			return fmt.Errorf("multiproc: no worker could be started for %v: %w", e.Lasting, we)
+			return &contextError{fmt.Sprintf("multiproc: no worker could be started for %v", e.Lasting), we}
 		}
-		return fmt.Errorf("multiproc: starting a worker: %w", we)
+		return &contextError{"multiproc: starting a worker", we}
 	}
 	return err
 }

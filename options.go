@@ -171,7 +171,8 @@ func OutputPrefix(on bool) Option {
 }
 
 // Retries re-runs a task whose worker died, up to n times, on another worker. Errors a task
-// returns, panics and timeouts are not retried. Default 0.
+// returns, panics and timeouts are not retried. Default 0. Workers that fail to start cost no
+// retry: the task waits for one that starts (see "Failures" in the package documentation).
 func Retries(n int) Option {
 	return optionFunc{name: "Retries", set: func(c *config) error {
 		if n < 0 {

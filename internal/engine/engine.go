@@ -45,23 +45,41 @@ type Config struct {
 	RingsOnly bool
 	// Depth is how many batches a worker holds at once: more hide the round trip.
 	Depth int
+	// GiveUp is how long an engine with no live worker tries to start one before the work
+	// waiting for one fails (see replace); DefaultGiveUp if 0.
+	GiveUp time.Duration
 }
 
+// DefaultGiveUp is how long a pool with no live worker tries to start one before the tasks
+// waiting fail: long enough to ride out a storm of deaths, short enough that a pool whose
+// workers cannot start (their binary is gone, the system is out of processes) says so.
+const DefaultGiveUp = 30 * time.Second
+
 // Engine runs jobs on worker processes: it is the local backend.Backend.
+//
+// Invariants:
+//   - mu protects the fields below it, the fields of each proc and Job marked "guarded by
+//     e.mu", and a batch's place in the queue or in a proc's inflight list.
+//   - A proc's writeMu and e.mu are never held together.
+//   - Work.Finish is called without e.mu held, once per item, by the goroutine that settles
+//     the item (finishRange): the reader's role holder, the sender, Cancel, or death.
 type Engine struct {
 	cfg Config
 
 	mu       sync.Mutex
-	workers  []*worker
+	workers  []*proc
 	queue    batchQueue
 	closing  bool // no new jobs
 	stopping bool // workers are being stopped; no replacements
 	live     int  // workers that completed the handshake and have not died
 	jobs     int  // jobs not yet released
 	drained  chan struct{}
-	spawnErr error // the last failure to start a replacement
-	named    int   // workers named so far
-	nextID   uint64
+	// down is when a replacement first failed to start while no worker was live; unavailable,
+	// once that has lasted cfg.GiveUp, the failure of work submitted until a worker starts.
+	down        time.Time
+	unavailable error
+	named       int // workers named so far
+	nextID      uint64
 
 	submitted, completed, failed, restarted atomic.Int64
 	died, timedOut, recycled, memKilled     atomic.Int64
@@ -83,6 +101,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Depth < 1 {
 		cfg.Depth = 2
 	}
+	if cfg.GiveUp <= 0 {
+		cfg.GiveUp = DefaultGiveUp
+	}
 	e := &Engine{cfg: cfg, stopTick: make(chan struct{})}
 	if cfg.MemLimit > 0 {
 		lim, err := memlimit.NewLimiter(context.Background(), memlimit.Config{Limit: cfg.MemLimit,
@@ -97,7 +118,7 @@ func New(cfg Config) (*Engine, error) {
 			"cgroup_unavailable", errString(lim.CgroupErr()))
 	}
 	type started struct {
-		w   *worker
+		w   *proc
 		err error
 	}
 	results := make(chan started, cfg.Workers)
@@ -109,7 +130,7 @@ func New(cfg Config) (*Engine, error) {
 		}()
 	}
 	var firstErr error
-	var ws []*worker
+	var ws []*proc
 	for range cfg.Workers {
 		r := <-results
 		if r.err != nil && firstErr == nil {
@@ -153,7 +174,7 @@ func (e *Engine) nextName() string {
 }
 
 // adopt makes a started worker part of the engine and starts its reader. e.mu is held.
-func (e *Engine) adopt(w *worker) {
+func (e *Engine) adopt(w *proc) {
 	e.workers = append(e.workers, w)
 	e.live++
 	w.retiring = false
@@ -212,7 +233,7 @@ func (e *Engine) Pids() []int {
 // Signal sends sig to every worker's process group.
 func (e *Engine) Signal(sig syscall.Signal) error {
 	e.mu.Lock()
-	ws := append([]*worker(nil), e.workers...)
+	ws := append([]*proc(nil), e.workers...)
 	e.mu.Unlock()
 	for _, w := range ws {
 		if err := w.child.Signal(sig); err != nil {
@@ -253,7 +274,7 @@ func (e *Engine) Close(terminate bool) error {
 		}
 	}
 	e.stopping = true
-	ws := append([]*worker(nil), e.workers...)
+	ws := append([]*proc(nil), e.workers...)
 	e.loadChanged()
 	e.mu.Unlock()
 
@@ -306,49 +327,6 @@ func (e *Engine) loadChanged() {
 	if e.drained != nil {
 		close(e.drained)
 		e.drained = nil
-	}
-}
-
-// watchTimeouts kills workers whose item has run past the timeout and the grace period: the
-// task's context expired at the timeout, and it did not return. An item is timed from when
-// this watch first sees it on the worker's status page, at most a tick after it started.
-func (e *Engine) watchTimeouts() {
-	defer e.wg.Done()
-	tick := min(max((e.cfg.Timeout+e.cfg.Grace)/8, 2*time.Millisecond), 100*time.Millisecond)
-	t := time.NewTicker(tick)
-	defer t.Stop()
-	limit := e.cfg.Timeout + e.cfg.Grace
-	type sighting struct {
-		batch uint64
-		item  int
-		since time.Time
-	}
-	seen := make(map[*worker]sighting)
-	for {
-		select {
-		case <-e.stopTick:
-			return
-		case now := <-t.C:
-			e.mu.Lock()
-			ws := append([]*worker(nil), e.workers...)
-			e.mu.Unlock()
-			next := make(map[*worker]sighting, len(ws))
-			for _, w := range ws {
-				batch, item, running := w.child.Running()
-				if !running {
-					continue
-				}
-				s, ok := seen[w]
-				if !ok || s.batch != batch || s.item != item {
-					s = sighting{batch, item, now}
-				}
-				next[w] = s
-				if now.Sub(s.since) > limit {
-					w.kill(causeTimeout)
-				}
-			}
-			seen = next
-		}
 	}
 }
 

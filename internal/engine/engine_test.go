@@ -9,7 +9,6 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/multiproc/multiproc/internal/ring"
 	"github.com/multiproc/multiproc/internal/spawn"
 	"github.com/multiproc/multiproc/internal/wire"
 	workerloop "github.com/multiproc/multiproc/internal/worker"
@@ -17,31 +16,16 @@ import (
 
 // TestMain serves as a worker (with no functions) when the engine starts the test binary as one.
 func TestMain(m *testing.M) {
-	if os.Getenv(spawn.EnvWorker) != "" {
-		page, err := spawn.MapStatus(spawn.StatusFD)
-		if err != nil {
-			os.Exit(3)
-		}
-		rings, err := ring.Open(spawn.RingsFD)
-		if err != nil {
-			os.Exit(3)
-		}
-		conn, err := spawn.OpenConn()
-		if err != nil {
-			os.Exit(3)
-		}
-		missing := errors.New("not registered")
-		workerloop.Serve(workerloop.Config{
-			Conn:          conn,
-			Rings:         rings,
-			Status:        wire.NewStatus(page),
-			Identity:      spawn.Identity(),
-			Lookup:        func(string) (workerloop.Handler, bool) { return nil, false },
-			Describe:      func(err error) wire.Error { return wire.Error{Message: err.Error()} },
-			NotRegistered: func(string) error { return missing },
-			Timeout:       func(time.Duration) error { return missing },
-		})
+	if os.Getenv(spawn.EnvWorker) != "" && os.Getenv(envFailStart) != "" {
+		os.Exit(7) // a worker that cannot start
 	}
+	missing := errors.New("not registered")
+	workerloop.Main(workerloop.Config{
+		Lookup:        func(string) (workerloop.Handler, bool) { return nil, false },
+		Describe:      func(err error) wire.Error { return wire.Error{Message: err.Error()} },
+		NotRegistered: func(string) error { return missing },
+		Timeout:       func(time.Duration) error { return missing },
+	})
 	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/multiproc/multiproc/internal/spawn.forkThread"))
 }
 

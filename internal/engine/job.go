@@ -19,7 +19,7 @@ type Job struct {
 	// Guarded by e.mu: the caller will wait for the job right after submitting it (Expect),
 	// and the worker whose reader's role was reserved for it (see needReader).
 	expecting bool
-	reader    *worker
+	reader    *proc
 }
 
 // batch is a range of a job's items that one worker runs in one go.
@@ -74,9 +74,13 @@ func (j *Job) submit(b *batch) {
 	e := j.e
 	e.submitted.Add(int64(b.hi - b.lo))
 	e.mu.Lock()
-	if err := j.err; err != nil || e.stopping {
-		if err == nil {
+	if err := j.err; err != nil || e.stopping || (e.live == 0 && e.unavailable != nil) {
+		switch {
+		case err != nil:
+		case e.stopping:
 			err = e.closedErr()
+		default:
+			err = e.unavailable
 		}
 		e.mu.Unlock()
 		e.finishRange(b, b.hi, err)
@@ -104,7 +108,7 @@ func (j *Job) cancel(err error) {
 	j.err = err
 	queued := e.queue.removeJob(j)
 	type held struct {
-		w   *worker
+		w   *proc
 		ids []uint64
 	}
 	var running []held

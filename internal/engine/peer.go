@@ -48,8 +48,7 @@ func (p *peerLink) Fetch(addr uint64, n int) ([]byte, error) {
 	if err := peermem.Read(p.pid, last[:], addr+uint64(n)-1); err != nil {
 		return nil, p.readErr(err)
 	}
-	b := wire.Unzeroed(n)
-	wire.Prefault(b)
+	b := wire.NewBuffer(n)
 	if err := peermem.Read(p.pid, b, addr); err != nil {
 		return nil, p.readErr(err)
 	}
@@ -76,7 +75,7 @@ func (p *peerLink) Inline(int) {}
 
 // link sets up the peerLink to a worker whose hello named token, if the parent can reach
 // its memory.
-func (w *worker) link(h wire.Hello) {
+func (w *proc) link(h wire.Hello) {
 	if w.e.cfg.RingsOnly || !peermem.Probe(w.child.Pid, h.Token, h.TokenValue) {
 		return
 	}
@@ -87,7 +86,7 @@ func (w *worker) link(h wire.Hello) {
 }
 
 // handled tells the worker, after a frame that lent it outputs, that it may let them go.
-func (w *worker) handled() {
+func (w *proc) handled() {
 	if w.peer != nil && w.peer.pulled {
 		w.peer.pulled = false
 		w.peer.table.SetHandled(w.r.Frames())

@@ -24,7 +24,7 @@ func notify(ch chan struct{}) {
 // needReader is called when b joins w's work. A job whose caller is about to wait for it
 // (see Job.Expect) gets the role reserved when nobody holds it; otherwise it reports whether
 // the read loop must be woken to take it. e.mu is held.
-func (w *worker) needReader(b *batch) bool {
+func (w *proc) needReader(b *batch) bool {
 	if w.reading {
 		return false
 	}
@@ -38,7 +38,7 @@ func (w *worker) needReader(b *batch) bool {
 
 // readLoop reads the worker's frames whenever it holds work and nobody else reads, until the
 // worker's frames end.
-func (w *worker) readLoop() {
+func (w *proc) readLoop() {
 	defer w.e.wg.Done()
 	for w.awaitRole() {
 		for {
@@ -54,7 +54,7 @@ func (w *worker) readLoop() {
 
 // awaitRole waits until the worker holds work and nobody reads it, or its process has ended,
 // and takes the role. It reports false when the worker's frames have ended.
-func (w *worker) awaitRole() bool {
+func (w *proc) awaitRole() bool {
 	e := w.e
 	done := w.child.Done()
 	for {
@@ -82,7 +82,7 @@ func (w *worker) awaitRole() bool {
 
 // keepRole reports whether the holder of the role should go on reading: the worker holds
 // work, or its process has ended. If not, the role is given up.
-func (w *worker) keepRole() bool {
+func (w *proc) keepRole() bool {
 	e := w.e
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -95,7 +95,7 @@ func (w *worker) keepRole() bool {
 
 // releaseRole gives up the role taken by a caller, waking the read loop if there is still
 // something to read.
-func (w *worker) releaseRole() {
+func (w *proc) releaseRole() {
 	e := w.e
 	e.mu.Lock()
 	w.reading = false
@@ -138,7 +138,7 @@ func (j *Job) Await(done, stop <-chan struct{}) {
 // readUntil reads and handles w's frames, holding the role, until done or stop is closed or
 // no frame has come for spinWindow. It reports whether w's frames have ended (the role is
 // then kept for ever); otherwise the caller gives the role up.
-func (w *worker) readUntil(done, stop <-chan struct{}) (ended bool) {
+func (w *proc) readUntil(done, stop <-chan struct{}) (ended bool) {
 	for {
 		select {
 		case <-done:
@@ -157,7 +157,7 @@ func (w *worker) readUntil(done, stop <-chan struct{}) (ended bool) {
 }
 
 // pollRing polls w's ring for up to d, and reports whether a frame is there to read.
-func (w *worker) pollRing(d time.Duration) bool {
+func (w *proc) pollRing(d time.Duration) bool {
 	r := &w.child.Rings.Reader
 	if r.Ready() {
 		return true

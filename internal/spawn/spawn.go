@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -29,6 +30,9 @@ type Config struct {
 	// CgroupFD, if UseCgroup, is the cgroup the worker starts in.
 	UseCgroup bool
 	CgroupFD  int
+	// OnConnEnd, if set, is called when the parent's end of the control socket reaches its
+	// end: the worker is dying, or it closed its end while alive (a task closed fd 3).
+	OnConnEnd func()
 }
 
 // Child is a started worker process.
@@ -69,6 +73,11 @@ const ringSize = 256 << 10
 // Start starts a worker. The worker runs in a process group of its own, so that the terminal's
 // Ctrl-C reaches only the parent and so that a task's own children can be killed with it; it
 // receives SIGKILL when the parent dies.
+//
+// The worker has ended when its process has: Done does not wait for a process the worker
+// started in a group of its own (which outlives it) to let go of its stdout and stderr. Those
+// are read for at most drainWait after the worker's end, then closed, so that what such a
+// process writes to them afterwards fails (EPIPE, or SIGPIPE).
 func Start(cfg Config) (c *Child, err error) {
 	var closers []io.Closer
 	defer func() {
@@ -173,10 +182,14 @@ func Start(cfg Config) (c *Child, err error) {
 	unmap = false
 	runtime.AddCleanup(c, func(page []byte) { unix.Munmap(page) }, status)
 	c.proc, c.Pid = proc, proc.Pid
-	rings.Listen(conn, nil) // ends when reap closes conn
+	rings.Listen(conn, cfg.OnConnEnd) // ends when reap closes conn, if not before
 	go c.reap()
 	return c, nil
 }
+
+// drainWait bounds the wait, after a worker has ended, for the end of its output pipes.
+// Without a process of its own still holding them, the end comes at once.
+const drainWait = 100 * time.Millisecond
 
 // reap waits for the worker to end, kills what is left of its process group, and collects it.
 func (c *Child) reap() {
@@ -194,10 +207,12 @@ func (c *Child) reap() {
 	c.exited = true
 	c.mu.Unlock()
 	state, _ := c.proc.Wait()
+	// The worker's end is its process's end: what it wrote is in the pipes, and a process it
+	// started in a group of its own may hold them for as long as it lives.
 	if c.stdout != nil {
-		c.stdout.Wait()
+		c.stdout.finish(drainWait)
 	}
-	c.stderr.Wait()
+	c.stderr.finish(drainWait)
 	c.mu.Lock()
 	c.state = state
 	b, item, running := c.status.Current()

@@ -35,19 +35,25 @@ type Batch interface {
 	EncodeOutputs(enc *wire.Encoder, lo, hi int) error
 }
 
-// Config is what Serve needs from the root package.
+// Config is what the worker loop needs from the root package.
 type Config struct {
-	Conn     *os.File   // the control socket: its end of file means the parent is gone
-	Rings    *ring.Conn // frames from and to the parent
-	Status   wire.Status
-	Peer     peermem.Shared // the table through which large values travel outside frames
-	Identity string
-	Lookup   func(name string) (Handler, bool)
+	Lookup func(name string) (Handler, bool)
 	// Describe turns a task's error into its form on the wire.
 	Describe func(err error) wire.Error
 	// NotRegistered and Timeout are the errors for a missing function and an expired item.
 	NotRegistered func(name string) error
 	Timeout       func(d time.Duration) error
+	// Started, if set, is told the worker's name before it serves.
+	Started func(name string)
+}
+
+// links are what connects a worker to its parent, set up by Main.
+type links struct {
+	conn     *os.File   // the control socket: its end of file means the parent is gone
+	rings    *ring.Conn // frames from and to the parent
+	status   wire.Status
+	peer     peermem.Shared // the table through which large values travel outside frames
+	identity string
 }
 
 // flushEvery bounds how long finished outputs wait before they are sent.
@@ -65,6 +71,7 @@ type queued struct {
 
 type server struct {
 	cfg       Config
+	links     links
 	encMu     sync.Mutex    // guards enc, lastFlush and the outputs sent of the running batch
 	enc       *wire.Encoder // the runner's, and the flusher's while a long batch runs
 	lastFlush time.Time
@@ -82,6 +89,8 @@ type server struct {
 	// is set.
 	flushTimer *time.Timer
 	flushArmed atomic.Bool
+	// idleTimer runs giveBack keepOffers after the last large value.
+	idleTimer *time.Timer
 
 	mu      sync.Mutex
 	pending map[uint64]*queued // queued or running, by id, for Cancel
@@ -99,31 +108,33 @@ func Attempt(ctx context.Context) int {
 	return n
 }
 
-// Serve runs the worker until its parent says Exit or goes away; then it exits the process.
+// serve runs the worker until its parent says Exit or goes away; then it exits the process.
 //
 // One goroutine at a time reads frames. The one that reads a batch while none is running runs
 // it itself: a batch goes from the ring to its function with no hand-off between threads,
 // which would cost a wake-up of a sleeping one on the critical path. Only when the batch runs
 // longer than handoffAfter does a new goroutine take over reading, so that Cancel frames and the
 // next batches are read while it runs.
-func Serve(cfg Config) {
-	s := &server{cfg: cfg, enc: wire.NewEncoder(), pending: make(map[uint64]*queued),
+func serve(cfg Config, l links) {
+	s := &server{cfg: cfg, links: l, enc: wire.NewEncoder(), pending: make(map[uint64]*queued),
 		dec: wire.NewDecoder()}
-	s.inbox = newInbox(cfg.Peer, debug.SetMemoryLimit(-1))
+	s.idleTimer = time.AfterFunc(time.Hour, s.giveBack)
+	s.idleTimer.Stop()
+	s.inbox = newInbox(l.peer, debug.SetMemoryLimit(-1), s.sawLarge)
 	s.dec.Fetcher = s.inbox
-	s.lender = &lender{table: cfg.Peer}
+	s.lender = &lender{table: l.peer}
 	s.enc.Sharer = s.lender
 	s.handoff = time.AfterFunc(time.Hour, s.handOff)
 	s.handoff.Stop()
 	s.flushTimer = time.AfterFunc(time.Hour, s.flushPending)
 	s.flushTimer.Stop()
 	// The socket's end means the parent is gone or has given up on this worker: leave at once.
-	cfg.Rings.Listen(cfg.Conn, func() { os.Exit(0) })
-	cfg.Rings.Reader.Waiter = &idleWaiter{s: s}
-	s.r = wire.NewReader(&cfg.Rings.Reader, 0)
+	l.rings.Listen(l.conn, func() { os.Exit(0) })
+	l.rings.Reader.Waiter = &idleWaiter{s: s}
+	s.r = wire.NewReader(&l.rings.Reader, 0)
 	token, value := peermem.Token()
 	if err := wire.EncodeHello(s.enc, wire.Hello{Version: wire.Version, Pid: uint32(os.Getpid()),
-		Identity: cfg.Identity, Token: token, TokenValue: value}); err != nil {
+		Identity: l.identity, Token: token, TokenValue: value}); err != nil {
 		fatal(err)
 	}
 	s.flush()
@@ -165,7 +176,7 @@ func (s *server) read() {
 		s.dec.Next(f)
 		switch f.Kind {
 		case wire.KindBatch:
-			s.cfg.Status.Take(f.ID)
+			s.links.status.Take(f.ID)
 			q := s.decode(f.ID)
 			s.mu.Lock()
 			s.pending[q.id] = q
@@ -337,7 +348,7 @@ func (s *server) runFrom(r *batchRun) {
 	q := r.q
 	defer func() {
 		if p := recover(); p != nil {
-			s.cfg.Status.End()
+			s.links.status.End()
 			if r.cancelItem != nil {
 				r.cancelItem()
 				r.cancelItem = nil
@@ -359,9 +370,9 @@ func (s *server) runFrom(r *batchRun) {
 		if timeout > 0 {
 			ctx, r.cancelItem = context.WithTimeout(ctx, timeout)
 		}
-		s.cfg.Status.Begin(q.id, r.i)
+		s.links.status.Begin(q.id, r.i)
 		err := q.batch.Run(ctx, r.i)
-		s.cfg.Status.End()
+		s.links.status.End()
 		if err != nil {
 			if timeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) && q.ctx.Err() == nil {
 				err = s.cfg.Timeout(timeout)
@@ -471,25 +482,29 @@ func (s *server) sendOutputs(q *queued, lo, hi int, flags uint8) {
 	s.enc.Begin(wire.KindOutputs, flags, q.id)
 	s.enc.Uint32(uint32(lo))
 	s.enc.Uint32(uint32(hi))
+	var err error
 	if lo < hi {
-		if err := q.batch.EncodeOutputs(s.enc, lo, hi); err != nil {
-			// The outputs cannot travel: each item fails with the reason instead.
-			for i := lo; i < hi; i++ {
-				s.fail(q.id, i, s.cfg.Describe(err))
-			}
-			if flags != 0 {
-				s.sendOutputs(q, hi, hi, flags)
-			}
-			return
+		if err = q.batch.EncodeOutputs(s.enc, lo, hi); err != nil {
+			s.enc.Abort()
 		}
 	}
-	if err := s.enc.End(); err != nil {
+	if err == nil {
+		err = s.enc.End() // drops the frame if it is over the limit
+	}
+	if err == nil {
+		return
+	}
+	// The outputs cannot travel (one refers to itself, say, or they are too large together):
+	// each goes on its own, and one that cannot travel alone fails with the reason.
+	if hi-lo == 1 {
+		s.fail(q.id, lo, s.cfg.Describe(err))
+	} else {
 		for i := lo; i < hi; i++ {
-			s.fail(q.id, i, s.cfg.Describe(err))
+			s.sendOutputs(q, i, i+1, 0)
 		}
-		if flags != 0 {
-			s.sendOutputs(q, hi, hi, flags)
-		}
+	}
+	if flags != 0 {
+		s.sendOutputs(q, hi, hi, flags)
 	}
 }
 
@@ -508,12 +523,40 @@ func (s *server) fail(id uint64, i int, werr wire.Error) {
 // has read since.
 func (s *server) flush() {
 	s.lender.release()
+	if s.lender.unsent || s.enc.Len() >= wire.RefMin {
+		s.sawLarge()
+	}
 	s.lender.unsent = false
 	if s.enc.Len() == 0 {
 		return
 	}
-	if _, err := s.enc.WriteTo(&s.cfg.Rings.Writer); err != nil {
+	if _, err := s.enc.WriteTo(&s.links.rings.Writer); err != nil {
 		os.Exit(0) // the parent is gone
 	}
 	s.lastFlush = time.Now()
+}
+
+// sawLarge notes that a large value came or went: the memory it took is given back once
+// none has for keepOffers.
+func (s *server) sawLarge() { s.idleTimer.Reset(keepOffers) }
+
+// giveBack withdraws the buffers offered for large inputs and returns to the system the
+// memory large values left behind, once none has come or gone for keepOffers and no batch
+// runs: without it, an idle worker would keep for ever the largest heap it ever had (the Go
+// runtime gives memory back slowly, and only a GC cycle frees it in the first place). It costs
+// one collection, in a worker with nothing to do.
+func (s *server) giveBack() {
+	s.mu.Lock()
+	busy := s.running
+	s.mu.Unlock()
+	s.encMu.Lock()
+	s.lender.release()
+	lending := s.lender.lending()
+	s.encMu.Unlock()
+	if busy || lending {
+		s.idleTimer.Reset(keepOffers) // its values are still in use: look again later
+		return
+	}
+	s.inbox.withdraw()
+	debug.FreeOSMemory()
 }

@@ -20,7 +20,7 @@ var spinners atomic.Int32
 // sleeps when a result is likely to come soon: right after a result (the caller may send the
 // next task at once, as sequential Apply calls do) and while the worker runs quick tasks.
 type resultWaiter struct {
-	w      *worker
+	w      *proc
 	policy spin.Policy
 }
 
@@ -42,7 +42,7 @@ func (rw *resultWaiter) Polled(hit bool) {
 
 // resultSoon guesses whether the worker will send something within spinWindow: it has just
 // finished its work (a caller may send more), or it holds quick tasks.
-func (w *worker) resultSoon() bool {
+func (w *proc) resultSoon() bool {
 	e := w.e
 	last := w.lastResult.Load()
 	if last != 0 && time.Now().UnixNano()-last < spinWindow.Nanoseconds() {

@@ -1,0 +1,106 @@
+package multiproc_test
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/multiproc/multiproc"
+	"github.com/multiproc/multiproc/internal/spawn"
+)
+
+// workersNamed returns the pids of this process's children whose worker name starts with
+// prefix: started or starting, whether or not they have answered their handshake.
+func workersNamed(prefix string) []int {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	want := []byte(spawn.EnvName + "=" + prefix + "-")
+	me := os.Getpid()
+	var pids []int
+	for _, st := range stats {
+		b, err := os.ReadFile(st)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so read after its last ')'.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := bytes.Fields(b[i+1:])
+		if len(f) < 2 || string(f[1]) != strconv.Itoa(me) {
+			continue
+		}
+		dir := filepath.Dir(st)
+		env, err := os.ReadFile(filepath.Join(dir, "environ"))
+		if err != nil {
+			continue
+		}
+		for _, kv := range bytes.Split(env, []byte{0}) {
+			if bytes.HasPrefix(kv, want) {
+				pid, _ := strconv.Atoi(filepath.Base(dir))
+				pids = append(pids, pid)
+				break
+			}
+		}
+	}
+	return pids
+}
+
+// With Retries, a pool whose workers are killed at random every 20-50ms, in the middle of tasks
+// and of their handshakes alike, still completes every Map: a replacement that dies before its
+// handshake is started again, and the work waits for it.
+func TestMapUnderRandomKills(t *testing.T) {
+	p := newPool(t, multiproc.Processes(3), multiproc.Retries(5), multiproc.Name("Chaos"))
+	ctx := ctxFor(t)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	kills := 0
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Duration(20+rand.IntN(31)) * time.Millisecond):
+			}
+			if pids := workersNamed("Chaos"); len(pids) > 0 {
+				syscall.Kill(pids[rand.IntN(len(pids))], syscall.SIGKILL)
+				kills++
+			}
+		}
+	}()
+	var once sync.Once
+	halt := func() {
+		once.Do(func() { close(stop) })
+		wg.Wait()
+	}
+	defer halt()
+	ins := make([]time.Duration, 200)
+	for i := range ins {
+		ins[i] = time.Duration(i%3) * time.Millisecond
+	}
+	until := time.Now().Add(3 * time.Second)
+	for round := 0; round == 0 || time.Now().Before(until); round++ {
+		outs, err := multiproc.Map(ctx, p, sleepy, ins, multiproc.ChunkSize(1))
+		if err != nil {
+			t.Fatalf("round %d, after %d kills: %v", round, kills, err)
+		}
+		for i, pid := range outs {
+			if pid == 0 {
+				t.Fatalf("round %d: item %d has no result", round, i)
+			}
+		}
+	}
+	halt()
+	t.Logf("%d kills; %+v", kills, p.Stats())
+	if kills < 10 {
+		t.Fatalf("only %d kills: the test did not test", kills)
+	}
+}
