@@ -12,7 +12,7 @@ import (
 
 func TestMessagesRoundTrip(t *testing.T) {
 	tk := &task{pool: "p1", id: 7, job: 3, lo: 10, hi: 20, attempt: 2, retries: 1, timeout: time.Second,
-		grace: time.Millisecond, fn: "square", values: values{id: "v1", chunks: []uint64{4, 5, 6}}}
+		fn: "square", values: values{id: "v1", chunks: []uint64{4, 5, 6}}}
 	got, err := decodeTask(encodeTask(tk))
 	if err != nil || !reflect.DeepEqual(got, tk) {
 		t.Fatalf("task: %+v, %v", got, err)

@@ -22,8 +22,11 @@ import (
 //	pool, err := multiproc.NewPool(cluster.At("nats://10.0.0.5:4222"))
 //
 // Map, Imap, ImapUnordered, Apply and Submit are unchanged. multiproc.Processes has no meaning
-// for such a pool (ErrInvalidOption); TaskTimeout, GracePeriod and Retries travel with the
-// tasks. NewPool connects to the server and returns an error naming url if it cannot.
+// for such a pool (ErrInvalidOption); TaskTimeout and Retries travel with the tasks (how long a
+// task asked to stop has before its worker is killed is the host's GracePeriod). NewPool
+// connects to the server and returns an error naming url if it cannot. With no host
+// connected, calls wait, bounded by their ctx; so does Close, which waits for the tasks
+// submitted (Terminate does not).
 func At(url string, opts ...Option) multiproc.Option {
 	c, err := newConfig(url, opts)
 	if err == nil && len(c.workers) > 0 {
@@ -172,7 +175,7 @@ func (p *pool) submit(j *job, lo, hi, attempt int) {
 	}
 	p.mu.Unlock()
 	t := &task{pool: p.id, id: id, job: j.id, lo: lo, hi: hi, attempt: attempt, retries: p.bc.Retries,
-		timeout: p.bc.TaskTimeout, grace: p.bc.Grace, fn: j.w.Func()}
+		timeout: p.bc.TaskTimeout, fn: j.w.Func()}
 	if len(frame) > p.store.inline {
 		go p.send(ctx, pt, t, frame)
 		return
