@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -60,7 +61,7 @@ func TestMapUnderRandomKills(t *testing.T) {
 	ctx := ctxFor(t)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	kills := 0
+	var kills atomic.Int64
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -72,7 +73,7 @@ func TestMapUnderRandomKills(t *testing.T) {
 			}
 			if pids := workersNamed("Chaos"); len(pids) > 0 {
 				syscall.Kill(pids[rand.IntN(len(pids))], syscall.SIGKILL)
-				kills++
+				kills.Add(1)
 			}
 		}
 	}()
@@ -90,7 +91,7 @@ func TestMapUnderRandomKills(t *testing.T) {
 	for round := 0; round == 0 || time.Now().Before(until); round++ {
 		outs, err := multiproc.Map(ctx, p, sleepy, ins, multiproc.ChunkSize(1))
 		if err != nil {
-			t.Fatalf("round %d, after %d kills: %v", round, kills, err)
+			t.Fatalf("round %d, after %d kills: %v", round, kills.Load(), err)
 		}
 		for i, pid := range outs {
 			if pid == 0 {
@@ -99,8 +100,8 @@ func TestMapUnderRandomKills(t *testing.T) {
 		}
 	}
 	halt()
-	t.Logf("%d kills; %+v", kills, p.Stats())
-	if kills < 10 {
-		t.Fatalf("only %d kills: the test did not test", kills)
+	t.Logf("%d kills; %+v", kills.Load(), p.Stats())
+	if n := kills.Load(); n < 10 {
+		t.Fatalf("only %d kills: the test did not test", n)
 	}
 }
