@@ -436,8 +436,7 @@ func (w *worker) removeInflight(bs ...*batch) {
 func (w *worker) cancelBatches(ids []uint64) {
 	w.writeMu.Lock()
 	for _, id := range ids {
-		w.enc.Begin(wire.KindCancel, 0, id)
-		w.enc.End()
+		wire.EncodeCancel(w.enc, id)
 	}
 	w.enc.WriteTo(&w.child.Rings.Writer)
 	w.writeMu.Unlock()
@@ -484,11 +483,9 @@ func (w *worker) stop(grace time.Duration) {
 	defer t.Stop()
 	w.writeMu.Lock()
 	for _, id := range ids {
-		w.enc.Begin(wire.KindCancel, 0, id)
-		w.enc.End()
+		wire.EncodeCancel(w.enc, id)
 	}
-	w.enc.Begin(wire.KindExit, 0, 0)
-	w.enc.End()
+	wire.EncodeExit(w.enc)
 	w.enc.WriteTo(&w.child.Rings.Writer)
 	w.writeMu.Unlock()
 	<-w.child.Done()
@@ -572,15 +569,11 @@ func (w *worker) handle(f wire.Frame, dec *wire.Decoder) error {
 	count := uint32(b.hi - b.lo)
 	switch f.Kind {
 	case wire.KindOutputs:
-		lo, err := dec.Uint32()
+		lo, hi, err := wire.DecodeOutputsRange(dec)
 		if err != nil {
 			return err
 		}
-		hi, err := dec.Uint32()
-		if err != nil {
-			return err
-		}
-		if lo != at || hi < lo || hi > count {
+		if lo != at || hi > count {
 			return fmt.Errorf("%w: outputs %d..%d of a batch at %d of %d", wire.ErrProtocol, lo, hi, at, count)
 		}
 		if hi > lo {
@@ -595,16 +588,12 @@ func (w *worker) handle(f wire.Frame, dec *wire.Decoder) error {
 			w.last(b)
 		}
 	case wire.KindFailure:
-		i, err := dec.Uint32()
+		i, we, err := wire.DecodeFailure(dec)
 		if err != nil {
 			return err
 		}
 		if i != at || i >= count {
 			return fmt.Errorf("%w: failure of item %d of a batch at %d of %d", wire.ErrProtocol, i, at, count)
-		}
-		var we wire.Error
-		if err := dec.Value(&we); err != nil {
-			return err
 		}
 		w.child.SyncOutput()
 		w.noteProgress(1)

@@ -479,9 +479,7 @@ func (s *server) sendOutputs(q *queued, lo, hi int, flags uint8) {
 	if lo == hi && flags == 0 {
 		return
 	}
-	s.enc.Begin(wire.KindOutputs, flags, q.id)
-	s.enc.Uint32(uint32(lo))
-	s.enc.Uint32(uint32(hi))
+	wire.BeginOutputs(s.enc, q.id, flags, uint32(lo), uint32(hi))
 	var err error
 	if lo < hi {
 		if err = q.batch.EncodeOutputs(s.enc, lo, hi); err != nil {
@@ -509,12 +507,7 @@ func (s *server) sendOutputs(q *queued, lo, hi int, flags uint8) {
 }
 
 func (s *server) fail(id uint64, i int, werr wire.Error) {
-	s.enc.Begin(wire.KindFailure, 0, id)
-	s.enc.Uint32(uint32(i))
-	if err := s.enc.Value(&werr); err != nil {
-		fatal(err)
-	}
-	if err := s.enc.End(); err != nil {
+	if err := wire.EncodeFailure(s.enc, id, uint32(i), werr); err != nil {
 		fatal(err)
 	}
 }
