@@ -52,7 +52,7 @@ type links struct {
 	conn     *os.File   // the control socket: its end of file means the parent is gone
 	rings    *ring.Conn // frames from and to the parent
 	status   wire.Status
-	peer     peermem.Shared // the table through which large values travel outside frames
+	peer     wire.PeerTable // the table through which large values travel outside frames
 	identity string
 }
 
