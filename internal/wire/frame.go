@@ -1,18 +1,3 @@
-// Package wire is the protocol between a multiproc parent and its workers: length-prefixed
-// frames on a unix socket, each carrying a kind, a batch id and a payload, with gob values on
-// one persistent stream per direction.
-//
-// A frame is
-//
-//	u32 length of what follows (little endian), at most MaxFrame
-//	u8  kind
-//	u8  flags
-//	u64 id (the batch the frame is about)
-//	payload
-//
-// The reader refuses a length over MaxFrame or under the header size, an unknown kind, and
-// grows its buffer for a large payload as the bytes arrive, so a peer that writes garbage
-// costs a few times what it sends, not what it claims.
 package wire
 
 import (

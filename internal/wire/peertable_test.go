@@ -2,6 +2,7 @@ package wire
 
 import (
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -56,5 +57,33 @@ func TestPeerTableSlots(t *testing.T) {
 	s.SetHandled(7)
 	if !s.Enabled() || s.Handled() != 7 {
 		t.Error("Enable or SetHandled did not take")
+	}
+}
+
+// The status page is laid out as the package doc says.
+func TestStatusPageLayout(t *testing.T) {
+	var tb table
+	var sl slot
+	for _, c := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"status words", unsafe.Sizeof(*Status{}.words), 24},
+		{"peer table", peerTableAt, 2048},
+		{"enabled", unsafe.Offsetof(tb.enabled), 0},
+		{"handled", unsafe.Offsetof(tb.handled), 64},
+		{"slots", unsafe.Offsetof(tb.slots), 128},
+		{"slot size", unsafe.Sizeof(sl), 64},
+		{"slot state", unsafe.Offsetof(sl.state), 0},
+		{"slot addr", unsafe.Offsetof(sl.addr), 8},
+		{"slot size field", unsafe.Offsetof(sl.size), 16},
+		{"page", StatusSize, 4096},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s at %d, the doc says %d", c.name, c.got, c.want)
+		}
+	}
+	if peerTableAt+peerTableSize > StatusSize {
+		t.Errorf("the peer table ends at %d, past the page", peerTableAt+peerTableSize)
 	}
 }
