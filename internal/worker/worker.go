@@ -1,5 +1,7 @@
-// Package worker is the loop a worker process runs: it says hello to its parent, then runs
-// the batches it is sent, one item at a time, and reports each item's output or failure.
+// Package worker is the loop a worker process runs. Main sets it up from what the parent
+// passed (internal/spawn: environment, status page, rings, control socket); the loop says
+// hello to its parent, then runs the batches it is sent, one item at a time, and reports each
+// item's output or failure (frames of internal/wire).
 //
 // Two goroutines share the work. The reader decodes frames in order (the gob stream is
 // sequential) and queues decoded batches; the runner runs them and is the only writer, with
