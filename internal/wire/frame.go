@@ -181,12 +181,12 @@ func FinishFrame(b []byte, start int) error {
 }
 
 // ErrTooLarge is wrapped by the error about a frame, or a value, over the limit of a frame.
-var ErrTooLarge = fmt.Errorf("over the limit of %d bytes a message", MaxFrame)
+var ErrTooLarge = errors.New("over the 1 GiB a message may hold")
 
 // putLength writes n, the length of the frame that starts at b, or refuses it over limit.
 func putLength(b []byte, n, limit int) error {
 	if n > limit {
-		return fmt.Errorf("multiproc: a message of %d bytes: %w", n, ErrTooLarge)
+		return fmt.Errorf("multiproc: a message of %d bytes, %w", n, ErrTooLarge)
 	}
 	binary.LittleEndian.PutUint32(b, uint32(n))
 	return nil
