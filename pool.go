@@ -54,7 +54,7 @@ func NewPool(opts ...Option) (*Pool, error) {
 }
 
 // newEngine starts a pool's local worker processes.
-func newEngine(c *config) (*engine.Engine, error) {
+func newEngine(c *config) (backend.Backend, error) {
 	name := c.name
 	if name == "" {
 		name = "PoolWorker"
@@ -76,7 +76,10 @@ func newEngine(c *config) (*engine.Engine, error) {
 		Replace:    true,
 		RingsOnly:  c.ringsOnly,
 	})
-	return eng, fromBackend(err)
+	if err != nil {
+		return nil, fromBackend(err)
+	}
+	return eng, nil
 }
 
 // Close stops the pool from taking tasks, waits for the submitted ones (streams included) to

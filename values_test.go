@@ -138,7 +138,7 @@ func TestOversizedInputRefusedBeforeEncoding(t *testing.T) {
 	_, err := multiproc.Apply(ctx, p, holdSize, Produced{Data: data})
 	runtime.ReadMemStats(&after)
 	if !errors.Is(err, wire.ErrTooLarge) || !strings.Contains(err.Error(), "multiproc_test.Produced") {
-		t.Errorf("an input of 1.5 GiB: %v, want an error over the limit naming multiproc_test.Produced", err)
+		t.Errorf("an input of 1.5 GiB: %v, want an error over the 1 GiB limit naming multiproc_test.Produced", err)
 	}
 	// Other tests run meanwhile: a few MiB are theirs, gigabytes would be this one's.
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 256<<20 {
@@ -156,8 +156,8 @@ func TestOversizedOutputFailsItsTask(t *testing.T) {
 	}
 	_, err = multiproc.Apply(ctx, p, produce, "huge")
 	var re *multiproc.RemoteError
-	if !errors.As(err, &re) || !strings.Contains(err.Error(), "over the limit") {
-		t.Errorf("an output of 1.5 GiB: %v, want a *RemoteError over the limit", err)
+	if !errors.As(err, &re) || !strings.Contains(err.Error(), "a message may hold") {
+		t.Errorf("an output of 1.5 GiB: %v, want a *RemoteError over the 1 GiB limit", err)
 	}
 	again, err := multiproc.Apply(ctx, p, produce, "")
 	if err != nil || again.Pid != first.Pid {

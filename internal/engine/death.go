@@ -35,6 +35,8 @@ func (w *proc) died(protoErr error) {
 	e.loadChanged()
 	e.mu.Unlock()
 
+	_, sig := w.child.Exit()
+	cause = cause.confirmed(sig)
 	if cause == causeSocket && protoErr == nil {
 		protoErr = errLostSocket
 	}
@@ -178,6 +180,16 @@ func (w *proc) logBlame(cause killCause) {
 	case causeMemory:
 		e.log("task over the memory limit", "name", w.name, "pid", w.child.Pid, "limit", e.cfg.MemLimit)
 	}
+}
+
+// confirmed is the cause of a death that ended the worker with sig. A worker whose control
+// socket ended was killed for it only if SIGKILL ended it: a worker that crashed, its socket
+// closing as it died, and was reaped late (on a loaded machine) was not (see socketEnded).
+func (c killCause) confirmed(sig syscall.Signal) killCause {
+	if c == causeSocket && sig != syscall.SIGKILL {
+		return causeNone
+	}
+	return c
 }
 
 // retryable reports whether a death of this cause is one that Retries covers.

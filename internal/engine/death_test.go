@@ -3,6 +3,7 @@ package engine
 import (
 	"slices"
 	"sync/atomic"
+	"syscall"
 	"testing"
 )
 
@@ -90,6 +91,24 @@ func TestKillCauses(t *testing.T) {
 		}
 		if e.restartCounter(c.cause) != c.counter {
 			t.Errorf("%v: counted in the wrong counter", c.cause)
+		}
+	}
+}
+
+func TestLostSocketConfirmed(t *testing.T) {
+	for _, c := range []struct {
+		cause killCause
+		sig   syscall.Signal
+		want  killCause
+	}{
+		{causeSocket, syscall.SIGKILL, causeSocket},
+		{causeSocket, 0, causeNone},               // it exited by itself
+		{causeSocket, syscall.SIGSEGV, causeNone}, // it crashed
+		{causeTimeout, 0, causeTimeout},
+		{causeNone, syscall.SIGKILL, causeNone},
+	} {
+		if got := c.cause.confirmed(c.sig); got != c.want {
+			t.Errorf("%v ending with %v is taken for %v; want %v", c.cause, c.sig, got, c.want)
 		}
 	}
 }

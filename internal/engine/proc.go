@@ -228,11 +228,9 @@ func (w *proc) stop(grace time.Duration) {
 	defer t.Stop()
 	w.writeMu.Lock()
 	for _, id := range ids {
-		w.enc.Begin(wire.KindCancel, 0, id)
-		w.enc.End()
+		wire.EncodeCancel(w.enc, id)
 	}
-	w.enc.Begin(wire.KindExit, 0, 0)
-	w.enc.End()
+	wire.EncodeExit(w.enc)
 	w.enc.WriteTo(&w.child.Rings.Writer)
 	w.writeMu.Unlock()
 	<-w.child.Done()

@@ -6,8 +6,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/multiproc/multiproc/internal/peermem"
-
 	"github.com/multiproc/multiproc/internal/wire"
 )
 
@@ -41,9 +39,3 @@ func MapStatus(fd int) ([]byte, error) {
 	}
 	return page, nil
 }
-
-// peerTableAt is where the peermem table starts in the status page, after the status words.
-const peerTableAt = 2048
-
-// PeerTable returns the peermem table in a mapped status page.
-func PeerTable(page []byte) peermem.Shared { return peermem.NewShared(page[peerTableAt:]) }

@@ -123,7 +123,7 @@ func (c Codec[T]) Encode(enc *Encoder, vs []T) error {
 // are copied. The caller drops the frame.
 func fits[T any](enc *Encoder, n int) error {
 	if n > enc.Room() {
-		return fmt.Errorf("multiproc: encoding %v values of %d bytes: %w", reflect.TypeFor[T](), n, ErrTooLarge)
+		return fmt.Errorf("multiproc: encoding %v values of %d bytes, %w", reflect.TypeFor[T](), n, ErrTooLarge)
 	}
 	return nil
 }

@@ -52,7 +52,7 @@ func Main(cfg Config) {
 	if err != nil {
 		fail(err)
 	}
-	serve(cfg, links{conn: conn, rings: rings, status: wire.NewStatus(page), peer: spawn.PeerTable(page),
+	serve(cfg, links{conn: conn, rings: rings, status: wire.NewStatus(page), peer: wire.PeerTableIn(page),
 		identity: spawn.Identity()})
 }
 

@@ -1,5 +1,7 @@
-// Package worker is the loop a worker process runs: it says hello to its parent, then runs
-// the batches it is sent, one item at a time, and reports each item's output or failure.
+// Package worker is the loop a worker process runs. Main sets it up from what the parent
+// passed (internal/spawn: environment, status page, rings, control socket); the loop says
+// hello to its parent, then runs the batches it is sent, one item at a time, and reports each
+// item's output or failure (frames of internal/wire).
 //
 // Two goroutines share the work. The reader decodes frames in order (the gob stream is
 // sequential) and queues decoded batches; the runner runs them and is the only writer, with
@@ -52,7 +54,7 @@ type links struct {
 	conn     *os.File   // the control socket: its end of file means the parent is gone
 	rings    *ring.Conn // frames from and to the parent
 	status   wire.Status
-	peer     peermem.Shared // the table through which large values travel outside frames
+	peer     wire.PeerTable // the table through which large values travel outside frames
 	identity string
 }
 
@@ -479,9 +481,7 @@ func (s *server) sendOutputs(q *queued, lo, hi int, flags uint8) {
 	if lo == hi && flags == 0 {
 		return
 	}
-	s.enc.Begin(wire.KindOutputs, flags, q.id)
-	s.enc.Uint32(uint32(lo))
-	s.enc.Uint32(uint32(hi))
+	wire.BeginOutputs(s.enc, q.id, flags, uint32(lo), uint32(hi))
 	var err error
 	if lo < hi {
 		if err = q.batch.EncodeOutputs(s.enc, lo, hi); err != nil {
@@ -509,12 +509,7 @@ func (s *server) sendOutputs(q *queued, lo, hi int, flags uint8) {
 }
 
 func (s *server) fail(id uint64, i int, werr wire.Error) {
-	s.enc.Begin(wire.KindFailure, 0, id)
-	s.enc.Uint32(uint32(i))
-	if err := s.enc.Value(&werr); err != nil {
-		fatal(err)
-	}
-	if err := s.enc.End(); err != nil {
+	if err := wire.EncodeFailure(s.enc, id, uint32(i), werr); err != nil {
 		fatal(err)
 	}
 }
