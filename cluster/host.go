@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -180,7 +181,8 @@ func (h *host) take(ctx context.Context, m jetstream.Msg) {
 func (h *host) handBack(m jetstream.Msg) {
 	copy := nats.NewMsg(h.l.taskSubject())
 	copy.Data = m.Data()
-	copy.Header.Set(jetstream.MsgIDHeader, m.Headers().Get(jetstream.MsgIDHeader)+"/"+nuid.Next())
+	id, _, _ := strings.Cut(m.Headers().Get(jetstream.MsgIDHeader), "/") // the pool's id for it
+	copy.Header.Set(jetstream.MsgIDHeader, id+"/"+nuid.Next())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := retry(ctx, func(ctx context.Context) error {
