@@ -225,6 +225,9 @@ func (p *pool) send(ctx context.Context, pt *pendingTask, t *task, frame []byte)
 		p.mu.Lock()
 		pt.inputs = v
 		p.mu.Unlock()
+		if ctx.Err() != nil { // resolved meanwhile (cancelled), maybe before it saw v
+			p.store.drop(context.Background(), v)
+		}
 		return nil
 	})
 	if err != nil {
