@@ -217,8 +217,8 @@ func (p *pool) publish(ctx context.Context, msg *nats.Msg) {
 // send stores large inputs and publishes their task, until it succeeds or the task is resolved
 // (ctx). The message's id makes the server drop a second copy of it.
 func (p *pool) send(ctx context.Context, pt *pendingTask, t *task, frame []byte) {
-	err := retry(ctx, func(ctx context.Context) error {
-		v, err := p.store.put(ctx, frame)
+	err := retry(ctx, func(callCtx context.Context) error {
+		v, err := p.store.put(callCtx, frame)
 		if err != nil {
 			return err
 		}
