@@ -82,6 +82,10 @@ func (r *run) lost(losses int) (attempt, lo int) {
 	return t.attempt, t.lo + 1
 }
 
+// valuesWait bounds how long a host tries to read a task's large inputs: they may be gone
+// for good (the call was cancelled and they were purged).
+const valuesWait = 30 * time.Second
+
 // errStopped is what a host's local job is cancelled with when an item runs past the pool's
 // TaskTimeout: the item fails with the timeout, and the items after it run in a new job.
 var errStopped = errors.New("cluster: stopped for a timeout")
@@ -98,7 +102,13 @@ func (r *run) exec(ctx context.Context, lo, attempt int) {
 	fail := func(err error) {
 		r.finished(lo-t.lo, n, &backend.RemoteError{Err: wire.Error{Type: fmt.Sprintf("%T", err), Message: err.Error()}}, false)
 	}
-	frame, err := h.store.get(ctx, t.values)
+	var frame []byte
+	getCtx, cancel := context.WithTimeout(ctx, valuesWait)
+	err := retry(getCtx, func(ctx context.Context) (err error) { // the server may be restarting
+		frame, err = h.store.get(ctx, t.values)
+		return err
+	})
+	cancel()
 	if err != nil {
 		fail(err)
 		return
