@@ -302,7 +302,13 @@ func (p *pool) segment(j *job, attempt int, sg segment) {
 		p.finish(j, sg.lo, sg.hi, f.err(), true)
 		return
 	}
-	frame, err := p.store.get(context.Background(), sg.values)
+	var frame []byte
+	ctx, cancel := context.WithTimeout(context.Background(), valuesWait)
+	err := retry(ctx, func(ctx context.Context) (err error) { // the server may be restarting
+		frame, err = p.store.get(ctx, sg.values)
+		return err
+	})
+	cancel()
 	p.store.drop(context.Background(), sg.values)
 	if err == nil {
 		var dec *wire.Decoder
