@@ -148,3 +148,35 @@ func TestServerRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestServerKilled: the NATS server, in a process of its own, SIGKILLed and started again
+// mid-call (file storage): the call completes with every result.
+func TestServerKilled(t *testing.T) {
+	sp := startServerProcess(t)
+	startHost(t, sp, envTestProcs+"=2")
+	startHost(t, sp, envTestProcs+"=2")
+	ctx := testContext(t, 2*time.Minute)
+	p := newPool(t, sp, nil)
+	waitWorkers(t, p, 4)
+
+	ins := slices.Repeat([]time.Duration{100 * time.Millisecond}, 60)
+	done := make(chan struct{})
+	var outs []where
+	var err error
+	go func() {
+		defer close(done)
+		outs, err = multiproc.Map(ctx, p, whereAt, ins, multiproc.ChunkSize(1))
+	}()
+	time.Sleep(700 * time.Millisecond)
+	sp.kill()
+	sp.start()
+	<-done
+	if err != nil || len(outs) != len(ins) {
+		t.Fatalf("Map across a server killed and started again: %d results, %v", len(outs), err)
+	}
+	for i, w := range outs {
+		if w.Pid == 0 {
+			t.Errorf("item %d has no result", i)
+		}
+	}
+}

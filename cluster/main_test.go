@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -31,12 +32,16 @@ const (
 	envTestTag    = "CLUSTER_TEST_TAG"    // what whereFunc returns as the host's tag
 	envTestHostTO = "CLUSTER_TEST_HOSTTO" // Workers(TaskTimeout(d))
 	envTestMemory = "CLUSTER_TEST_MEMORY" // MemoryStorage()
+	envTestServer = "CLUSTER_TEST_SERVER" // "<store dir> <port>": be a NATS server instead
 )
 
 func TestMain(m *testing.M) {
 	multiproc.Main()
 	if url := os.Getenv(envTestHost); url != "" {
 		os.Exit(serveForTest(url))
+	}
+	if spec := os.Getenv(envTestServer); spec != "" {
+		runServer(spec)
 	}
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreTopFunction("github.com/multiproc/multiproc/internal/spawn.forkThread"),
@@ -128,6 +133,9 @@ func (ts *testServer) stop() {
 
 func (ts *testServer) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", ts.port) }
 
+// natsServer is where a test's server listens.
+type natsServer interface{ url() string }
+
 // testHost is a host process: the test binary serving.
 type testHost struct {
 	cmd    *exec.Cmd
@@ -138,7 +146,7 @@ type testHost struct {
 
 // startHost starts a host of the server with env (envTest* = value pairs) and stops it, by
 // SIGKILL to its process group, at the end of the test if it still runs.
-func startHost(t testing.TB, ts *testServer, env ...string) *testHost {
+func startHost(t testing.TB, ts natsServer, env ...string) *testHost {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), envTestHost+"="+ts.url())
@@ -202,7 +210,7 @@ func (s *syncBuffer) String() string {
 }
 
 // newPool makes a pool on the server and closes it at the end of the test.
-func newPool(t testing.TB, ts *testServer, opts []Option, popts ...multiproc.Option) *multiproc.Pool {
+func newPool(t testing.TB, ts natsServer, opts []Option, popts ...multiproc.Option) *multiproc.Pool {
 	t.Helper()
 	p, err := multiproc.NewPool(append([]multiproc.Option{At(ts.url(), opts...)}, popts...)...)
 	if err != nil {
@@ -229,3 +237,76 @@ func testContext(t testing.TB, d time.Duration) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// runServer is a NATS server in a process of its own, to be killed: store dir and port in spec.
+func runServer(spec string) {
+	var dir string
+	var port int
+	fmt.Sscanf(spec, "%s %d", &dir, &port)
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true,
+		StoreDir: dir, NoLog: true, NoSigs: true, ServerName: "test"})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		os.Exit(1)
+	}
+	fmt.Println("ready")
+	select {}
+}
+
+// serverProcess is a NATS server in a child process.
+type serverProcess struct {
+	t    testing.TB
+	dir  string
+	port int
+	cmd  *exec.Cmd
+}
+
+func startServerProcess(t testing.TB) *serverProcess {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	sp := &serverProcess{t: t, dir: t.TempDir(), port: port}
+	sp.start()
+	t.Cleanup(sp.kill)
+	return sp
+}
+
+func (sp *serverProcess) start() {
+	sp.t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %d", envTestServer, sp.dir, sp.port))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		sp.t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		sp.t.Fatal(err)
+	}
+	line := make([]byte, 6)
+	if _, err := io.ReadFull(out, line); err != nil || string(line) != "ready\n" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		sp.t.Fatalf("the server process did not start: %v", err)
+	}
+	sp.cmd = cmd
+}
+
+// kill ends the server process with SIGKILL.
+func (sp *serverProcess) kill() {
+	if sp.cmd != nil {
+		sp.cmd.Process.Kill()
+		sp.cmd.Wait()
+		sp.cmd = nil
+	}
+}
+
+func (sp *serverProcess) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", sp.port) }
