@@ -9,6 +9,8 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
+	"strings"
 	"strconv"
 	"sync"
 	"syscall"
@@ -145,12 +147,15 @@ type testHost struct {
 }
 
 // startHost starts a host of the server with env (envTest* = value pairs) and stops it, by
-// SIGKILL to its process group, at the end of the test if it still runs.
+// SIGKILL to its process group, at the end of the test if it still runs. With MULTIPROC_SERVE
+// in env, the host is what multiproc.Main makes of it, as in a user's program.
 func startHost(t testing.TB, ts natsServer, env ...string) *testHost {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envTestHost+"="+ts.url())
-	cmd.Env = append(cmd.Env, env...)
+	cmd.Env = append(os.Environ(), env...)
+	if !slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, envServe+"=") }) {
+		cmd.Env = append(cmd.Env, envTestHost+"="+ts.url())
+	}
 	h := &testHost{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = h.stderr
