@@ -6,7 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -52,45 +52,39 @@ func workersNamed(prefix string) []int {
 	return pids
 }
 
-// With Retries, a pool whose workers are killed at random every 20-50ms, in the middle of tasks
-// and of their handshakes alike, still completes every Map: a replacement that dies before its
-// handshake is started again, and the work waits for it.
+// With Retries, a pool whose workers are killed at random every 20-50ms for 3 s, in the middle
+// of tasks and of their handshakes alike, completes every Map: a replacement that dies before
+// its handshake is started again, and the work waits for it. (The kills stop after 3 s, so
+// that a machine too loaded to start a worker between two kills still ends the test.)
 func TestMapUnderRandomKills(t *testing.T) {
 	p := newPool(t, multiproc.Processes(3), multiproc.Retries(5), multiproc.Name("Chaos"))
 	ctx := ctxFor(t)
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	kills := 0
-	wg.Add(1)
+	var kills atomic.Int64
+	killing := make(chan struct{})
 	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(time.Duration(20+rand.IntN(31)) * time.Millisecond):
-			}
+		defer close(killing)
+		for end := time.Now().Add(3 * time.Second); time.Now().Before(end); {
+			time.Sleep(time.Duration(20+rand.IntN(31)) * time.Millisecond)
 			if pids := workersNamed("Chaos"); len(pids) > 0 {
 				syscall.Kill(pids[rand.IntN(len(pids))], syscall.SIGKILL)
-				kills++
+				kills.Add(1)
 			}
 		}
 	}()
-	var once sync.Once
-	halt := func() {
-		once.Do(func() { close(stop) })
-		wg.Wait()
-	}
-	defer halt()
+	defer func() { <-killing }()
 	ins := make([]time.Duration, 200)
 	for i := range ins {
 		ins[i] = time.Duration(i%3) * time.Millisecond
 	}
-	until := time.Now().Add(3 * time.Second)
-	for round := 0; round == 0 || time.Now().Before(until); round++ {
+	for round, done := 0, false; !done; round++ {
+		select {
+		case <-killing:
+			done = true // one more round after the kills
+		default:
+		}
 		outs, err := multiproc.Map(ctx, p, sleepy, ins, multiproc.ChunkSize(1))
 		if err != nil {
-			t.Fatalf("round %d, after %d kills: %v", round, kills, err)
+			t.Fatalf("round %d, after %d kills: %v", round, kills.Load(), err)
 		}
 		for i, pid := range outs {
 			if pid == 0 {
@@ -98,9 +92,8 @@ func TestMapUnderRandomKills(t *testing.T) {
 			}
 		}
 	}
-	halt()
-	t.Logf("%d kills; %+v", kills, p.Stats())
-	if kills < 10 {
-		t.Fatalf("only %d kills: the test did not test", kills)
+	t.Logf("%d kills; %+v", kills.Load(), p.Stats())
+	if n := kills.Load(); n < 10 {
+		t.Fatalf("only %d kills: the test did not test", n)
 	}
 }

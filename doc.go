@@ -85,6 +85,7 @@
 // fork and exec of the binary and the start of a Go runtime (about 10ms on a small VM). A task
 // costs a round trip through shared memory: a few microseconds while both sides are awake,
 // and a wake-up of a sleeping thread (tens of microseconds on a VM) when one side was idle.
-// Quick tasks travel many to a message, so Map moves millions of small inputs a second. See docs/PERFORMANCE.md in the
-// repository for measured figures and the command that measures them.
+// Quick tasks travel many to a message, so Map moves millions of small inputs a second. See
+// docs/PERFORMANCE.md in the repository for measured figures and the command that measures
+// them, and docs/DESIGN.md for how the whole works.
 package multiproc

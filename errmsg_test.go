@@ -23,24 +23,32 @@ func TestMessagesHaveOnePrefix(t *testing.T) {
 	}
 
 	death := backend.Death{Pid: 7, ExitCode: -1, Signal: syscall.SIGKILL}
-	for _, f := range []error{
-		&backend.TimeoutError{After: time.Second},
-		&backend.DiedError{Death: death},
-		&backend.MemoryError{Death: death, Limit: 1 << 20},
-		&backend.RemoteError{Err: wire.Error{Message: "multiproc: pool closed"}},
-		backend.ErrClosed,
-		&backend.StartError{Death: death, Err: errors.New("no handshake")},
-		&backend.StartError{Death: death, Err: errors.New("no handshake"), Lasting: time.Minute},
-		&backend.StartError{Death: death, Err: &backend.InitError{Err: &backend.RemoteError{
-			Err: wire.Error{Message: "multiproc: refused"}}}},
+	spawnErr := errors.New("multiproc: starting a worker: fork/exec /proc/self/exe: no such file or directory")
+	for _, c := range []struct {
+		f    error
+		want string
+	}{
+		{&backend.TimeoutError{After: time.Second}, "input 0: task timed out after 1s"},
+		{&backend.DiedError{Death: death}, "input 0: worker 7 died (signal: killed)"},
+		{&backend.MemoryError{Death: death, Limit: 1 << 20}, "memory limit exceeded (1048576 bytes)"},
+		{&backend.RemoteError{Err: wire.Error{Message: "multiproc: pool closed"}}, "input 0: pool closed"},
+		{backend.ErrClosed, "input 0: pool closed"},
+		{&backend.StartError{Death: death, Err: errors.New("no handshake")}, "starting a worker: worker 7 died"},
+		{&backend.StartError{Death: death, Err: errors.New("no handshake"), Lasting: time.Minute},
+			"no worker could be started for 1m0s: worker 7 died"},
+		{&backend.StartError{Err: spawnErr}, "input 0: starting a worker: fork/exec"},
+		{&backend.StartError{Err: spawnErr, Lasting: time.Minute},
+			"no worker could be started for 1m0s: starting a worker: fork/exec"},
+		{&backend.StartError{Death: death, Err: &backend.InitError{Err: &backend.RemoteError{
+			Err: wire.Error{Message: "multiproc: refused"}}}}, "initializer failed: refused"},
 	} {
-		ep, _, err := echoPool(t, map[int]error{0: f})
+		ep, _, err := echoPool(t, map[int]error{0: c.f})
 		if err != nil {
 			t.Fatal(err)
 		}
 		_, err = multiproc.Map(ctxFor(t), ep, square, []int{1})
-		if err == nil || strings.Count(err.Error(), "multiproc:") != 1 {
-			t.Errorf("%T became %q; want one prefix", f, err)
+		if err == nil || strings.Count(err.Error(), "multiproc:") != 1 || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%T became %q; want one prefix, and %q", c.f, err, c.want)
 		}
 		ep.Close()
 	}

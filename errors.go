@@ -229,8 +229,6 @@ func fromBackend(err error) error {
 		var we error = fromBackend(e.Err)
 		if e.Death.Pid != 0 { // a process was started, and ended
 			we = workerError(e.Death, we)
-		} else if strings.HasPrefix(unprefixed(we), "starting a worker") {
-			return we
 		}
 		switch {
 		case e.Death.ExitCode == spawn.ExitNoMain || strings.Contains(e.Death.Stderr, spawn.ErrorNoMain):
@@ -238,6 +236,8 @@ func fromBackend(err error) error {
 				"call multiproc.Main() first in main (or TestMain)", we}
 		case e.Lasting > 0:
 			return &contextError{fmt.Sprintf("multiproc: no worker could be started for %v", e.Lasting), we}
+		case e.Death.Pid == 0 && strings.HasPrefix(unprefixed(we), "starting a worker"):
+			return we // spawn said so already
 		}
 		return &contextError{"multiproc: starting a worker", we}
 	}

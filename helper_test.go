@@ -18,6 +18,7 @@ import (
 
 	"github.com/multiproc/multiproc"
 	"github.com/multiproc/multiproc/internal/syncbuf"
+	"github.com/multiproc/multiproc/internal/testpoll"
 )
 
 // envHelper makes the test binary play a parent program (runHelper) instead of running tests.
@@ -139,16 +140,10 @@ func alive(pid int) bool {
 	return true
 }
 
-// eventually polls cond until it holds or the deadline passes.
+// eventually polls cond until it holds, failing the test if within passes first.
 func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", within, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testpoll.Wait(t, within, what, cond)
 }
 
 // newPool starts a pool that the test closes at its end.

@@ -49,7 +49,7 @@ func (h handler[In, Out]) decodeRemote(dec *wire.Decoder, count int, finished fu
 		return nil, err
 	}
 	b := &remoteBatch[In, Out]{f: h.f, ins: make([]In, count), outs: make([]Out, count), finished: finished}
-	if err := h.f.in.decode(dec, b.ins); err != nil {
+	if err := h.f.in.Decode(dec, b.ins); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -68,15 +68,15 @@ func (b *remoteBatch[In, Out]) Func() string { return b.f.name }
 func (b *remoteBatch[In, Out]) Len() int     { return len(b.ins) }
 
 func (b *remoteBatch[In, Out]) EncodeInputs(enc *wire.Encoder, lo, hi int) error {
-	return b.f.in.encode(enc, b.ins[lo:hi])
+	return b.f.in.Encode(enc, b.ins[lo:hi])
 }
 
 func (b *remoteBatch[In, Out]) DecodeOutputs(dec *wire.Decoder, lo, hi int) error {
-	return b.f.out.decode(dec, b.outs[lo:hi])
+	return b.f.out.Decode(dec, b.outs[lo:hi])
 }
 
 func (b *remoteBatch[In, Out]) Finish(lo, hi int, err error) { b.finished(lo, hi, err) }
 
 func (b *remoteBatch[In, Out]) EncodeOutputs(enc *wire.Encoder, lo, hi int) error {
-	return b.f.out.encode(enc, b.outs[lo:hi])
+	return b.f.out.Encode(enc, b.outs[lo:hi])
 }

@@ -4,15 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/multiproc/multiproc/internal/footprint"
-	"github.com/multiproc/multiproc/internal/memlimit"
-	"github.com/multiproc/multiproc/internal/ring"
-	"github.com/multiproc/multiproc/internal/spawn"
 	"github.com/multiproc/multiproc/internal/wire"
 	"github.com/multiproc/multiproc/internal/worker"
 )
@@ -25,62 +20,24 @@ var mainCalled atomic.Bool
 // `if __name__ == "__main__":`.
 func Main() {
 	mainCalled.Store(true)
-	version := os.Getenv(spawn.EnvWorker)
-	if version == "" {
-		serveIfAsked() // a cluster's worker host (MULTIPROC_SERVE) serves and exits
-		return
-	}
-	if version != strconv.Itoa(wire.Version) {
-		fmt.Fprintf(os.Stderr, "multiproc: worker protocol %s, this binary speaks %d\n", version, wire.Version)
-		os.Exit(3)
-	}
-	name := os.Getenv(spawn.EnvName)
-	for _, k := range []string{spawn.EnvWorker, spawn.EnvName, spawn.EnvIdentity, spawn.EnvParent} {
-		os.Unsetenv(k)
-	}
-	// Before anything allocates much: RLIMIT_DATA and the GC's limit, when MemoryLimit is set.
-	if _, err := memlimit.ApplyFromEnv(); err != nil {
-		fmt.Fprintln(os.Stderr, "multiproc:", err)
-		os.Exit(3)
-	}
-	current = Info{Name: name, Pid: os.Getpid(), ParentPid: os.Getppid(), IsWorker: true}
-	page, err := spawn.MapStatus(spawn.StatusFD)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(3)
-	}
-	rings, err := ring.Open(spawn.RingsFD)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "multiproc:", err)
-		os.Exit(3)
-	}
-	// Start-up is over: drop the pages of code and read-only data it alone used (they are
-	// shared with the parent; the ones tasks use come back at a minor fault each).
-	footprint.Trim()
-	conn, err := spawn.OpenConn()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(3)
-	}
-	worker.Serve(worker.Config{
-		Conn:     conn,
-		Rings:    rings,
-		Status:   wire.NewStatus(page),
-		Peer:     spawn.PeerTable(page),
-		Identity: spawn.Identity(),
+	worker.Main(worker.Config{
 		Lookup:   lookup,
 		Describe: describe,
 		NotRegistered: func(name string) error {
 			return &notRegisteredError{name}
 		},
 		Timeout: func(d time.Duration) error { return &timeoutError{d} },
+		Started: func(name string) {
+			current = Info{Name: name, Pid: os.Getpid(), ParentPid: os.Getppid(), IsWorker: true}
+		},
 	})
+	serveIfAsked() // not a worker: a cluster's worker host (MULTIPROC_SERVE) serves and exits
 }
 
 // mustBeParent stops a worker whose program forgot Main before it starts workers of its own.
 func mustBeParent() {
-	if !mainCalled.Load() && os.Getenv(spawn.EnvWorker) != "" {
-		spawn.FailNoMain()
+	if !mainCalled.Load() {
+		worker.ExitIfWorker()
 	}
 }
 
@@ -92,8 +49,8 @@ type Func[In, Out any] struct {
 
 	checkOnce sync.Once
 	checkErr  error
-	in        codec[In]
-	out       codec[Out]
+	in        wire.Codec[In]
+	out       wire.Codec[Out]
 }
 
 var registry = struct {
@@ -135,10 +92,10 @@ func (f *Func[In, Out]) usable() error {
 			"do not have it; register it at package level", ErrNotRegistered, f.name)
 	}
 	f.checkOnce.Do(func() {
-		if f.in, f.checkErr = newCodec[In](f.name, "input"); f.checkErr != nil {
+		if f.in, f.checkErr = wire.NewCodec[In](f.name, "input"); f.checkErr != nil {
 			return
 		}
-		f.out, f.checkErr = newCodec[Out](f.name, "output")
+		f.out, f.checkErr = wire.NewCodec[Out](f.name, "output")
 	})
 	return f.checkErr
 }
@@ -158,7 +115,7 @@ func (h handler[In, Out]) DecodeBatch(dec *wire.Decoder, count int) (worker.Batc
 		return nil, err
 	}
 	b := &runBatch[In, Out]{f: h.f, ins: make([]In, count), outs: make([]Out, count)}
-	if err := h.f.in.decode(dec, b.ins); err != nil {
+	if err := h.f.in.Decode(dec, b.ins); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -179,5 +136,5 @@ func (b *runBatch[In, Out]) Run(ctx context.Context, i int) error {
 }
 
 func (b *runBatch[In, Out]) EncodeOutputs(enc *wire.Encoder, lo, hi int) error {
-	return b.f.out.encode(enc, b.outs[lo:hi])
+	return b.f.out.Encode(enc, b.outs[lo:hi])
 }

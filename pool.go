@@ -1,12 +1,15 @@
 package multiproc
 
 import (
+	"fmt"
+
 	"github.com/multiproc/multiproc/internal/backend"
 	"github.com/multiproc/multiproc/internal/engine"
 )
 
 // Pool is a set of worker processes that run tasks (Python's multiprocessing.Pool). Its
-// methods and the functions that take it are safe for concurrent use.
+// methods and the functions that take it are safe for concurrent use. Make one with NewPool:
+// the zero Pool has no workers and behaves as a closed one (calls fail with ErrPoolClosed).
 type Pool struct {
 	size    int // the configured number of workers; 0 on another backend
 	backend backend.Backend
@@ -51,7 +54,7 @@ func NewPool(opts ...Option) (*Pool, error) {
 }
 
 // newEngine starts a pool's local worker processes.
-func newEngine(c *config) (*engine.Engine, error) {
+func newEngine(c *config) (backend.Backend, error) {
 	name := c.name
 	if name == "" {
 		name = "PoolWorker"
@@ -73,7 +76,10 @@ func newEngine(c *config) (*engine.Engine, error) {
 		Replace:    true,
 		RingsOnly:  c.ringsOnly,
 	})
-	return eng, fromBackend(err)
+	if err != nil {
+		return nil, fromBackend(err)
+	}
+	return eng, nil
 }
 
 // Close stops the pool from taking tasks, waits for the submitted ones (streams included) to
@@ -82,6 +88,9 @@ func newEngine(c *config) (*engine.Engine, error) {
 // for ever; use Terminate there, or break first. It returns what the backend reports of its
 // shutdown: nil for local workers.
 func (p *Pool) Close() error {
+	if p.backend == nil {
+		return nil
+	}
 	return fromBackend(p.backend.Close(false))
 }
 
@@ -90,23 +99,32 @@ func (p *Pool) Close() error {
 // worker has ended. It returns what the backend reports of its shutdown: nil for local
 // workers.
 func (p *Pool) Terminate() error {
+	if p.backend == nil {
+		return nil
+	}
 	return fromBackend(p.backend.Close(true))
 }
 
 // Size returns the configured number of workers; for a pool on another backend, the number
 // of workers serving it now.
 func (p *Pool) Size() int {
-	if p.size > 0 {
+	if p.size > 0 || p.backend == nil {
 		return p.size
 	}
 	return p.backend.Live()
 }
+
+// errZeroPool is the error of a call on a Pool not made by NewPool.
+var errZeroPool = fmt.Errorf("%w (a Pool must be made by NewPool)", ErrPoolClosed)
 
 // workers is how many workers the pool's calls may count on, for sizing chunks: at least 1.
 func (p *Pool) workers() int { return max(1, p.Size()) }
 
 // Stats returns the pool's counters. It is cheap and safe for concurrent use.
 func (p *Pool) Stats() Stats {
+	if p.backend == nil {
+		return Stats{}
+	}
 	s := p.backend.Stats()
 	return Stats{Workers: s.Workers, Busy: s.Busy, Submitted: s.Submitted, Completed: s.Complete,
 		Failed: s.Failed, WorkersRestarted: s.Restarted, Queued: s.Queued,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/multiproc/multiproc"
+	"github.com/multiproc/multiproc/internal/testpoll"
 )
 
 // seq yields 0..n-1.
@@ -122,10 +123,9 @@ func TestCancellingAStreamFreesThePool(t *testing.T) {
 		}
 	}
 	ctx, cancel := context.WithCancel(ctxFor(t))
+	busy := make(chan bool, 1)
 	go func() {
-		for p.Stats().Busy < 2 {
-			time.Sleep(5 * time.Millisecond)
-		}
+		busy <- testpoll.Until(10*time.Second, func() bool { return p.Stats().Busy >= 2 })
 		cancel()
 	}()
 	n := 0
@@ -134,6 +134,9 @@ func TestCancellingAStreamFreesThePool(t *testing.T) {
 		if !errors.Is(r.Err, context.Canceled) {
 			t.Fatalf("got %+v, want context.Canceled", r)
 		}
+	}
+	if !<-busy {
+		t.Fatal("both workers never got busy")
 	}
 	if n != 1 {
 		t.Fatalf("a cancelled stream yielded %d items, want 1", n)

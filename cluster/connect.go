@@ -43,7 +43,8 @@ func connect(ctx context.Context, c *config, role string) (*nats.Conn, jetstream
 		}()
 		return nil, nil, fmt.Errorf("cluster: connecting to %s: %w", c.url, ctx.Err())
 	}
-	js, err := jetstream.New(nc)
+	// An acknowledgement that does not come (the server restarted) means: publish again.
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(5*time.Second))
 	if err == nil {
 		err = ensureStreams(ctx, js, layout{c.name}, c.storage)
 	}

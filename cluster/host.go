@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -166,7 +167,6 @@ func (h *host) take(ctx context.Context, m jetstream.Msg) {
 		}()
 		return
 	}
-	debugf("take %s.%d [%d,%d) %s", t.pool, t.id, t.lo, t.hi, t.fn)
 	runCtx, cancel := context.WithCancel(context.Background())
 	r := &run{h: h, m: m, t: t, cancel: cancel, done: make(chan struct{}), left: t.hi - t.lo}
 	h.mu.Lock()
@@ -181,7 +181,8 @@ func (h *host) take(ctx context.Context, m jetstream.Msg) {
 func (h *host) handBack(m jetstream.Msg) {
 	copy := nats.NewMsg(h.l.taskSubject())
 	copy.Data = m.Data()
-	copy.Header.Set(jetstream.MsgIDHeader, m.Headers().Get(jetstream.MsgIDHeader)+"/"+nuid.Next())
+	id, _, _ := strings.Cut(m.Headers().Get(jetstream.MsgIDHeader), "/") // the pool's id for it
+	copy.Header.Set(jetstream.MsgIDHeader, id+"/"+nuid.Next())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := retry(ctx, func(ctx context.Context) error {
@@ -201,7 +202,6 @@ func (h *host) onCancel(m *nats.Msg) {
 		return
 	}
 	key := jobKey{note.Pool, note.Job}
-	debugf("cancel %v", key)
 	now := time.Now()
 	h.mu.Lock()
 	for k, at := range h.cancelled {
@@ -296,10 +296,4 @@ func (h *host) stop() {
 
 func (h *host) log(msg string, args ...any) {
 	fmt.Fprintln(os.Stderr, append([]any{"multiproc: cluster host:", msg}, args...)...)
-}
-
-func debugf(format string, args ...any) {
-	if os.Getenv("CLUSTER_DEBUG") != "" {
-		fmt.Fprintf(os.Stderr, time.Now().Format("15:04:05.000 ")+format+"\n", args...)
-	}
 }

@@ -84,7 +84,8 @@ func TestHostKilledNoRetries(t *testing.T) {
 // exits 0; nothing is lost or run to completion twice.
 func TestHostStops(t *testing.T) {
 	ts := startServer(t)
-	a := startHost(t, ts, envTestProcs+"=2", envTestTag+"=a")
+	// Host a is made by multiproc.Main from the environment, as in a user's program.
+	a := startHost(t, ts, envServe+"="+ts.url(), envProcesses+"=2", envTestTag+"=a")
 	startHost(t, ts, envTestProcs+"=2", envTestTag+"=b")
 	ctx := testContext(t, time.Minute)
 	p := newPool(t, ts, nil)
@@ -93,6 +94,7 @@ func TestHostStops(t *testing.T) {
 	// Some tasks a finishes as it stops, some it hands back (longer than handBackAfter).
 	ins := slices.Repeat([]time.Duration{300 * time.Millisecond, 2500 * time.Millisecond}, 5)
 	seen := make([]int, len(ins))
+	tags := map[string]int{}
 	stopped := false
 	n := 0
 	for r := range multiproc.ImapUnordered(ctx, p, whereAt, slices.Values(ins), multiproc.ChunkSize(1)) {
@@ -103,6 +105,7 @@ func TestHostStops(t *testing.T) {
 			t.Errorf("item %d: attempt %d: a task handed back is not a retry", r.Index, r.Value.Attempt)
 		}
 		seen[r.Index]++
+		tags[r.Value.Tag]++
 		if n++; n == 2 && !stopped {
 			a.cmd.Process.Signal(syscall.SIGTERM)
 			stopped = true
@@ -112,6 +115,9 @@ func TestHostStops(t *testing.T) {
 		if n != 1 {
 			t.Errorf("index %d came %d times", i, n)
 		}
+	}
+	if tags["a"] == 0 || tags["b"] == 0 {
+		t.Errorf("tasks ran on hosts %v: want both", tags)
 	}
 	if code := a.wait(t, 20*time.Second); code != 0 {
 		t.Errorf("the stopped host exited with %d", code)
@@ -141,6 +147,38 @@ func TestServerRestart(t *testing.T) {
 	<-done
 	if err != nil || len(outs) != len(ins) {
 		t.Fatalf("Map across a server restart: %d results, %v", len(outs), err)
+	}
+	for i, w := range outs {
+		if w.Pid == 0 {
+			t.Errorf("item %d has no result", i)
+		}
+	}
+}
+
+// TestServerKilled: the NATS server, in a process of its own, SIGKILLed and started again
+// mid-call (file storage): the call completes with every result.
+func TestServerKilled(t *testing.T) {
+	sp := startServerProcess(t)
+	startHost(t, sp, envTestProcs+"=2")
+	startHost(t, sp, envTestProcs+"=2")
+	ctx := testContext(t, 2*time.Minute)
+	p := newPool(t, sp, nil)
+	waitWorkers(t, p, 4)
+
+	ins := slices.Repeat([]time.Duration{100 * time.Millisecond}, 60)
+	done := make(chan struct{})
+	var outs []where
+	var err error
+	go func() {
+		defer close(done)
+		outs, err = multiproc.Map(ctx, p, whereAt, ins, multiproc.ChunkSize(1))
+	}()
+	time.Sleep(700 * time.Millisecond)
+	sp.kill()
+	sp.start()
+	<-done
+	if err != nil || len(outs) != len(ins) {
+		t.Fatalf("Map across a server killed and started again: %d results, %v", len(outs), err)
 	}
 	for i, w := range outs {
 		if w.Pid == 0 {

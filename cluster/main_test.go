@@ -5,9 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
+	"slices"
+	"strings"
 	"strconv"
 	"sync"
 	"syscall"
@@ -30,12 +33,17 @@ const (
 	envTestHide   = "CLUSTER_TEST_HIDE"   // a function the host acts as if it lacked
 	envTestTag    = "CLUSTER_TEST_TAG"    // what whereFunc returns as the host's tag
 	envTestHostTO = "CLUSTER_TEST_HOSTTO" // Workers(TaskTimeout(d))
+	envTestMemory = "CLUSTER_TEST_MEMORY" // MemoryStorage()
+	envTestServer = "CLUSTER_TEST_SERVER" // "<store dir> <port>": be a NATS server instead
 )
 
 func TestMain(m *testing.M) {
 	multiproc.Main()
 	if url := os.Getenv(envTestHost); url != "" {
 		os.Exit(serveForTest(url))
+	}
+	if spec := os.Getenv(envTestServer); spec != "" {
+		runServer(spec)
 	}
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreTopFunction("github.com/multiproc/multiproc/internal/spawn.forkThread"),
@@ -61,6 +69,9 @@ func serveForTest(url string) int {
 	if s := os.Getenv(envTestLost); s != "" {
 		d, _ := time.ParseDuration(s)
 		opts = append(opts, LostAfter(d))
+	}
+	if os.Getenv(envTestMemory) != "" {
+		opts = append(opts, MemoryStorage())
 	}
 	if hide := os.Getenv(envTestHide); hide != "" {
 		has := hostwork.Has
@@ -124,6 +135,9 @@ func (ts *testServer) stop() {
 
 func (ts *testServer) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", ts.port) }
 
+// natsServer is where a test's server listens.
+type natsServer interface{ url() string }
+
 // testHost is a host process: the test binary serving.
 type testHost struct {
 	cmd    *exec.Cmd
@@ -133,12 +147,15 @@ type testHost struct {
 }
 
 // startHost starts a host of the server with env (envTest* = value pairs) and stops it, by
-// SIGKILL to its process group, at the end of the test if it still runs.
-func startHost(t testing.TB, ts *testServer, env ...string) *testHost {
+// SIGKILL to its process group, at the end of the test if it still runs. With MULTIPROC_SERVE
+// in env, the host is what multiproc.Main makes of it, as in a user's program.
+func startHost(t testing.TB, ts natsServer, env ...string) *testHost {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envTestHost+"="+ts.url())
-	cmd.Env = append(cmd.Env, env...)
+	cmd.Env = append(os.Environ(), env...)
+	if !slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, envServe+"=") }) {
+		cmd.Env = append(cmd.Env, envTestHost+"="+ts.url())
+	}
 	h := &testHost{cmd: cmd, stderr: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout = os.Stdout
 	cmd.Stderr = h.stderr
@@ -198,7 +215,7 @@ func (s *syncBuffer) String() string {
 }
 
 // newPool makes a pool on the server and closes it at the end of the test.
-func newPool(t testing.TB, ts *testServer, opts []Option, popts ...multiproc.Option) *multiproc.Pool {
+func newPool(t testing.TB, ts natsServer, opts []Option, popts ...multiproc.Option) *multiproc.Pool {
 	t.Helper()
 	p, err := multiproc.NewPool(append([]multiproc.Option{At(ts.url(), opts...)}, popts...)...)
 	if err != nil {
@@ -225,3 +242,76 @@ func testContext(t testing.TB, d time.Duration) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// runServer is a NATS server in a process of its own, to be killed: store dir and port in spec.
+func runServer(spec string) {
+	var dir string
+	var port int
+	fmt.Sscanf(spec, "%s %d", &dir, &port)
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true,
+		StoreDir: dir, NoLog: true, NoSigs: true, ServerName: "test"})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		os.Exit(1)
+	}
+	fmt.Println("ready")
+	select {}
+}
+
+// serverProcess is a NATS server in a child process.
+type serverProcess struct {
+	t    testing.TB
+	dir  string
+	port int
+	cmd  *exec.Cmd
+}
+
+func startServerProcess(t testing.TB) *serverProcess {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	sp := &serverProcess{t: t, dir: t.TempDir(), port: port}
+	sp.start()
+	t.Cleanup(sp.kill)
+	return sp
+}
+
+func (sp *serverProcess) start() {
+	sp.t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %d", envTestServer, sp.dir, sp.port))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		sp.t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		sp.t.Fatal(err)
+	}
+	line := make([]byte, 6)
+	if _, err := io.ReadFull(out, line); err != nil || string(line) != "ready\n" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		sp.t.Fatalf("the server process did not start: %v", err)
+	}
+	sp.cmd = cmd
+}
+
+// kill ends the server process with SIGKILL.
+func (sp *serverProcess) kill() {
+	if sp.cmd != nil {
+		sp.cmd.Process.Kill()
+		sp.cmd.Wait()
+		sp.cmd = nil
+	}
+}
+
+func (sp *serverProcess) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", sp.port) }

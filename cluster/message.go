@@ -18,7 +18,7 @@ import (
 // message is decodable on its own; a frame too large for a message travels in chunks (see
 // store) and the message says where they are.
 //
-//	task     version pool id job lo hi attempt retries timeout grace func values
+//	task     version pool id job lo hi attempt retries timeout func values
 //	result   version task attempt host count segment...
 //	segment  lo hi (0 values | 1 failure-as-json)
 //	values  0 frame | 1 id count seq...
@@ -33,7 +33,6 @@ type task struct {
 	attempt int           // 1 for a first run
 	retries int           // the pool's Retries
 	timeout time.Duration // per item; 0 for none
-	grace   time.Duration
 	fn      string
 	values  values
 }
@@ -144,7 +143,6 @@ func encodeTask(t *task) []byte {
 	w.u32(t.attempt)
 	w.u32(t.retries)
 	w.u64(uint64(t.timeout))
-	w.u64(uint64(t.grace))
 	w.str(t.fn)
 	w.values(t.values)
 	return w.b
@@ -156,7 +154,7 @@ func decodeTask(b []byte) (*task, error) {
 		return nil, fmt.Errorf("%w: protocol version %d, this binary speaks %d", errMessage, v, protocolVersion)
 	}
 	t := &task{pool: r.str(), id: r.u64(), job: r.u64(), lo: r.u32(), hi: r.u32(), attempt: r.u32(), retries: r.u32(),
-		timeout: time.Duration(r.u64()), grace: time.Duration(r.u64()), fn: r.str()}
+		timeout: time.Duration(r.u64()), fn: r.str()}
 	t.values = r.values()
 	if r.err == nil && (t.hi <= t.lo || t.attempt < 1) {
 		r.err = errMessage

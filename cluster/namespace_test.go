@@ -169,3 +169,28 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("Serve on an unreachable server: %v after %v", err, time.Since(start))
 	}
 }
+
+// TestMemoryStorage: with MemoryStorage, the streams live in the server's memory.
+func TestMemoryStorage(t *testing.T) {
+	ts := startServer(t)
+	startHost(t, ts, envTestProcs+"=1", envTestName+"=mem", envTestMemory+"=1")
+	ctx := testContext(t, time.Minute)
+	p := newPool(t, ts, []Option{Name("mem"), MemoryStorage()})
+	waitWorkers(t, p, 1)
+	if v, err := multiproc.Apply(ctx, p, square, 7); err != nil || v != 49 {
+		t.Fatalf("Apply: %v, %v", v, err)
+	}
+	nc, err := nats.Connect(ts.url())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	st, err := js.Stream(ctx, layout{"mem"}.tasksStream())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.CachedInfo().Config.Storage; got != jetstream.MemoryStorage {
+		t.Fatalf("the tasks stream's storage: %v", got)
+	}
+}

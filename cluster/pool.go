@@ -22,8 +22,11 @@ import (
 //	pool, err := multiproc.NewPool(cluster.At("nats://10.0.0.5:4222"))
 //
 // Map, Imap, ImapUnordered, Apply and Submit are unchanged. multiproc.Processes has no meaning
-// for such a pool (ErrInvalidOption); TaskTimeout, GracePeriod and Retries travel with the
-// tasks. NewPool connects to the server and returns an error naming url if it cannot.
+// for such a pool (ErrInvalidOption); TaskTimeout and Retries travel with the tasks (how long a
+// task asked to stop has before its worker is killed is the host's GracePeriod). NewPool
+// connects to the server and returns an error naming url if it cannot. With no host
+// connected, calls wait, bounded by their ctx; so does Close, which waits for the tasks
+// submitted (Terminate does not).
 func At(url string, opts ...Option) multiproc.Option {
 	c, err := newConfig(url, opts)
 	if err == nil && len(c.workers) > 0 {
@@ -172,34 +175,68 @@ func (p *pool) submit(j *job, lo, hi, attempt int) {
 	}
 	p.mu.Unlock()
 	t := &task{pool: p.id, id: id, job: j.id, lo: lo, hi: hi, attempt: attempt, retries: p.bc.Retries,
-		timeout: p.bc.TaskTimeout, grace: p.bc.Grace, fn: j.w.Func()}
-	go p.send(ctx, pt, t, frame)
+		timeout: p.bc.TaskTimeout, fn: j.w.Func()}
+	if len(frame) > p.store.inline {
+		go p.send(ctx, pt, t, frame)
+		return
+	}
+	// The common case goes out from the caller's goroutine, without a hand-off to another;
+	// only the wait for the server's acknowledgement is left to one.
+	t.values = values{frame: frame}
+	msg := p.taskMsg(t)
+	ack, err := p.js.PublishMsgAsync(msg)
+	go func() {
+		if err == nil {
+			select {
+			case <-ack.Ok():
+				return
+			case <-ack.Err():
+			case <-ctx.Done():
+				return
+			}
+		}
+		p.publish(ctx, msg)
+	}()
 }
 
-// send stores the inputs and publishes the task, until it succeeds or the task is resolved
+func (p *pool) taskMsg(t *task) *nats.Msg {
+	msg := nats.NewMsg(p.l.taskSubject())
+	msg.Data = encodeTask(t)
+	msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("%s.%d", p.id, t.id))
+	return msg
+}
+
+// publish publishes msg until it succeeds or ctx ends.
+func (p *pool) publish(ctx context.Context, msg *nats.Msg) {
+	retry(ctx, func(ctx context.Context) error {
+		_, err := p.js.PublishMsg(ctx, msg)
+		return err
+	})
+}
+
+// send stores large inputs and publishes their task, until it succeeds or the task is resolved
 // (ctx). The message's id makes the server drop a second copy of it.
 func (p *pool) send(ctx context.Context, pt *pendingTask, t *task, frame []byte) {
-	err := retry(ctx, func(ctx context.Context) error {
-		v, err := p.store.put(ctx, frame)
+	err := retry(ctx, func(callCtx context.Context) error {
+		v, err := p.store.put(callCtx, frame)
 		if err != nil {
 			return err
 		}
 		p.mu.Lock()
 		pt.inputs = v
 		p.mu.Unlock()
+		if ctx.Err() != nil { // resolved meanwhile (cancelled), maybe before it saw v
+			p.store.drop(context.Background(), v)
+		}
 		return nil
 	})
 	if err != nil {
 		return
 	}
+	p.mu.Lock()
 	t.values = pt.inputs
-	msg := nats.NewMsg(p.l.taskSubject())
-	msg.Data = encodeTask(t)
-	msg.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("%s.%d", p.id, t.id))
-	retry(ctx, func(ctx context.Context) error {
-		_, err := p.js.PublishMsg(ctx, msg)
-		return err
-	})
+	p.mu.Unlock()
+	p.publish(ctx, p.taskMsg(t))
 }
 
 // take removes task id from the pending ones and returns it, or nil if it was resolved.
@@ -265,7 +302,13 @@ func (p *pool) segment(j *job, attempt int, sg segment) {
 		p.finish(j, sg.lo, sg.hi, f.err(), true)
 		return
 	}
-	frame, err := p.store.get(context.Background(), sg.values)
+	var frame []byte
+	ctx, cancel := context.WithTimeout(context.Background(), valuesWait)
+	err := retry(ctx, func(ctx context.Context) (err error) { // the server may be restarting
+		frame, err = p.store.get(ctx, sg.values)
+		return err
+	})
+	cancel()
 	p.store.drop(context.Background(), sg.values)
 	if err == nil {
 		var dec *wire.Decoder

@@ -36,16 +36,7 @@ type run struct {
 func (r *run) run(ctx context.Context) {
 	h, t := r.h, r.t
 	defer h.wg.Done()
-	defer func() {
-		r.cancel()
-		h.mu.Lock()
-		delete(h.runs, r)
-		h.mu.Unlock()
-		select {
-		case h.freed <- struct{}{}:
-		default:
-		}
-	}()
+	defer r.cancel()
 	stopProgress := r.progress()
 	defer stopProgress()
 	attempt, lo := t.attempt, t.lo
@@ -56,12 +47,19 @@ func (r *run) run(ctx context.Context) {
 		r.exec(ctx, lo, attempt)
 	}
 	<-r.done
-	debugf("run %s.%d [%d,%d) done", t.pool, t.id, t.lo, t.hi)
 	r.mu.Lock()
 	mine := !r.ended // neither handed back nor cancelled: the reply is this goroutine's
 	r.ended = true
 	dropped := r.dropped
 	r.mu.Unlock()
+	// Its worker is free: the host takes the next task while this one's result goes out.
+	h.mu.Lock()
+	delete(h.runs, r)
+	h.mu.Unlock()
+	select {
+	case h.freed <- struct{}{}:
+	default:
+	}
 	switch {
 	case mine:
 		r.reply(attempt)
@@ -84,13 +82,17 @@ func (r *run) lost(losses int) (attempt, lo int) {
 	return t.attempt, t.lo + 1
 }
 
+// valuesWait bounds how long a host tries to read a task's large inputs: they may be gone
+// for good (the call was cancelled and they were purged).
+const valuesWait = 30 * time.Second
+
 // errStopped is what a host's local job is cancelled with when an item runs past the pool's
 // TaskTimeout: the item fails with the timeout, and the items after it run in a new job.
 var errStopped = errors.New("cluster: stopped for a timeout")
 
 // exec decodes the task's inputs and runs items lo.. of them on the local pool. Without a
 // pool TaskTimeout they go as one batch. With one, they go one at a time, each timed from
-// when it is submitted: one past it has its job cancelled, so that its ctx ends and its worker
+// when it is submitted to a worker that is free: one past it has its job cancelled, so that its ctx ends and its worker
 // is killed after the grace period, and fails with the timeout; the next items run in a new
 // job. A TaskTimeout of the host's own workers is enforced by the local pool itself; the
 // shorter applies. Cancelling ctx stops them all.
@@ -100,13 +102,17 @@ func (r *run) exec(ctx context.Context, lo, attempt int) {
 	fail := func(err error) {
 		r.finished(lo-t.lo, n, &backend.RemoteError{Err: wire.Error{Type: fmt.Sprintf("%T", err), Message: err.Error()}}, false)
 	}
-	t0 := time.Now()
-	frame, err := h.store.get(ctx, t.values)
+	var frame []byte
+	getCtx, cancel := context.WithTimeout(ctx, valuesWait)
+	err := retry(getCtx, func(ctx context.Context) (err error) { // the server may be restarting
+		frame, err = h.store.get(ctx, t.values)
+		return err
+	})
+	cancel()
 	if err != nil {
 		fail(err)
 		return
 	}
-	debugf("got %d bytes in %v", len(frame), time.Since(t0))
 	dec, err := decoderOf(frame)
 	if err != nil {
 		fail(err)
@@ -137,6 +143,11 @@ func (r *run) exec(ctx context.Context, lo, attempt int) {
 			if t.timeout == 0 {
 				job.Submit(next, n)
 				return n - next
+			}
+			// Timed from when a worker can take it: a worker killed for the item before it
+			// may still be being replaced.
+			for !h.be.Idle() && ctx.Err() == nil {
+				time.Sleep(2 * time.Millisecond)
 			}
 			if timer == nil {
 				timer = time.NewTimer(t.timeout)
@@ -253,7 +264,6 @@ func (r *run) reply(attempt int) {
 		}
 		stored = append(stored, sg.values)
 	}
-	debugf("stored outputs at %v", time.Now())
 	data, err := encodeResult(&result{task: t.id, attempt: attempt, host: h.id, segments: segments})
 	if err != nil {
 		h.log("encoding a result", "err", err)

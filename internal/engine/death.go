@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"slices"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -11,7 +12,7 @@ import (
 
 // died settles what a worker held when it ended, and starts its replacement. The item it was
 // running (per its status page) fails, or runs again if retries allow; the other items it held
-// run again elsewhere.
+// run again elsewhere. What becomes of each item is decided by blame and decide.
 func (w *proc) died(protoErr error) {
 	e := w.e
 	e.mu.Lock()
@@ -34,6 +35,8 @@ func (w *proc) died(protoErr error) {
 	e.loadChanged()
 	e.mu.Unlock()
 
+	_, sig := w.child.Exit()
+	cause = cause.confirmed(sig)
 	if cause == causeSocket && protoErr == nil {
 		protoErr = errLostSocket
 	}
@@ -42,8 +45,9 @@ func (w *proc) died(protoErr error) {
 		e.log("worker exited", "name", w.name, "pid", d.Pid, "exit_code", d.ExitCode,
 			"signal", sigName(d.Signal), "holding", len(held), "cause", cause.String())
 	}
-	batchID, item, running := w.child.Running()
-	taken := w.child.Taken() // the last batch whose frame it read
+	var st lastStatus
+	st.batch, st.item, st.running = w.child.Running()
+	st.taken = w.child.Taken()
 	var again []*batch
 	for n, b := range held {
 		if err := b.job.canceled(); err != nil {
@@ -54,60 +58,23 @@ func (w *proc) died(protoErr error) {
 			e.finishRange(b, b.hi, e.closedErr())
 			continue
 		}
-		// The item it was running is blamed. When its status page shows none (it died
-		// between items), the first batch it held is blamed if the worker had read it but
-		// begun none of its items: decoding it may be what killed the worker. Otherwise the
-		// worker died of something else (a task of its own that left it dying, a kill from
-		// outside) and the batch runs again elsewhere, but not for ever: a worker that dies
-		// again and again without running anything must not requeue the same items
-		// endlessly. A batch before the running one may be finished but unreported (results
-		// wait to be sent together): it is run again, not blamed.
-		k := -1
-		switch {
-		case running && batchID == b.id:
-			k = b.lo + item
-		case running || n > 0:
-		case taken >= b.id && batchID != b.id, b.bounced >= maxBounces:
-			k = b.next
-		default:
+		k, bounced := blame(b, n, st)
+		if bounced {
 			b.bounced++
 		}
-		if k < b.next || k >= b.hi {
-			k = -1
-		}
-		var kErr error
+		var err error = &backend.DiedError{Death: d}
 		if k >= 0 {
-			switch {
-			case cause == causeTimeout:
-				kErr = &backend.TimeoutError{After: e.cfg.Timeout}
-				e.log("task timed out", "name", w.name, "pid", d.Pid, "timeout", e.cfg.Timeout)
-			case cause == causeMemory:
-				kErr = &backend.MemoryError{Death: d, Limit: e.cfg.MemLimit}
-				e.log("task over the memory limit", "name", w.name, "pid", d.Pid, "limit", e.cfg.MemLimit)
-			default:
-				kErr = &backend.DiedError{Death: d}
-			}
+			err = e.blameErr(cause, d)
+			w.logBlame(cause)
 		}
-		if !requeue {
-			// No worker will take the rest: it fails with the same error.
-			if kErr == nil {
-				kErr = &backend.DiedError{Death: d}
-			}
-			e.finishRange(b, b.hi, kErr)
-			continue
+		f := decide(b.next, b.hi, b.attempt, k, requeue, cause.retryable(), e.cfg.Retries)
+		for _, s := range f.again {
+			again = append(again, b.rest(s.lo, s.hi, s.attempt)...)
 		}
-		if k < 0 {
-			again = append(again, b.rest(b.next, b.hi, b.attempt)...)
-			continue
+		if f.failLo < f.failHi {
+			b.next = f.failLo
+			e.finishRange(b, f.failHi, err)
 		}
-		again = append(again, b.rest(b.next, k, b.attempt)...)
-		if cause != causeTimeout && cause != causeMemory && b.attempt <= e.cfg.Retries {
-			again = append(again, b.rest(k, k+1, b.attempt+1)...)
-		} else {
-			b.next = k
-			e.finishRange(b, k+1, kErr)
-		}
-		again = append(again, b.rest(k+1, b.hi, b.attempt)...)
 	}
 	if len(again) > 0 {
 		e.mu.Lock()
@@ -115,14 +82,7 @@ func (w *proc) died(protoErr error) {
 		e.mu.Unlock()
 	}
 	if replace {
-		switch cause {
-		case causeTimeout:
-			e.timedOut.Add(1)
-		case causeMemory:
-			e.memKilled.Add(1)
-		default:
-			e.died.Add(1)
-		}
+		e.restartCounter(cause).Add(1)
 		e.restarted.Add(1)
 		e.wg.Add(1)
 		go e.replace()
@@ -130,6 +90,122 @@ func (w *proc) died(protoErr error) {
 	if len(again) > 0 {
 		e.kick()
 	}
+}
+
+// lastStatus is what a dead worker's status page said last.
+type lastStatus struct {
+	running bool   // it was running an item
+	batch   uint64 // the batch of that item
+	item    int    // that item's index in its batch
+	taken   uint64 // the last batch whose frame it had read
+}
+
+// blame returns the item of b, the nth batch a dead worker held, that its death is blamed on,
+// or -1 for none; bounced says that b counts one more worker that died before taking it.
+//
+// The item it was running is blamed. When its status page shows none (it died between items),
+// the first batch it held is blamed if the worker had read it but begun none of its items:
+// decoding it may be what killed the worker. Otherwise the worker died of something else (a
+// task of its own that left it dying, a kill from outside) and the batch runs again elsewhere,
+// but not for ever: after maxBounces such deaths, the next one is blamed, so that a worker
+// that dies again and again without running anything does not requeue the same items
+// endlessly. A batch before the running one may be finished but unreported (results wait to be
+// sent together): it is run again, not blamed.
+func blame(b *batch, n int, s lastStatus) (k int, bounced bool) {
+	k = -1
+	switch {
+	case s.running && s.batch == b.id:
+		k = b.lo + s.item
+	case s.running || n > 0:
+	case s.taken >= b.id && s.batch != b.id, b.bounced >= maxBounces:
+		k = b.next
+	default:
+		return -1, true
+	}
+	if k < b.next || k >= b.hi {
+		k = -1
+	}
+	return k, false
+}
+
+// span is a range of a batch's items to run again, as attempt.
+type span struct{ lo, hi, attempt int }
+
+// fate is what becomes of a dead worker's batch's unfinished items.
+type fate struct {
+	again          []span // run again elsewhere
+	failLo, failHi int    // fail with the death's error (none when equal)
+}
+
+// decide says what becomes of the unfinished items next..hi-1 of a batch run as attempt, whose
+// worker died blaming item k (-1: none). requeue says whether other workers will take work
+// (not when the engine is stopping, nor for a Process); retryable whether the death is one
+// that Retries covers (not a timeout, not the memory limit). Without requeue every item fails;
+// otherwise only the blamed item may, once it has had its retries, and the others run again.
+func decide(next, hi, attempt, k int, requeue, retryable bool, retries int) fate {
+	if !requeue {
+		return fate{failLo: next, failHi: hi}
+	}
+	if k < 0 {
+		return fate{again: spans(span{next, hi, attempt})}
+	}
+	if retryable && attempt <= retries {
+		return fate{again: spans(span{next, k, attempt}, span{k, k + 1, attempt + 1}, span{k + 1, hi, attempt})}
+	}
+	return fate{again: spans(span{next, k, attempt}, span{k + 1, hi, attempt}), failLo: k, failHi: k + 1}
+}
+
+// spans drops the empty ones.
+func spans(ss ...span) []span {
+	return slices.DeleteFunc(ss, func(s span) bool { return s.lo >= s.hi })
+}
+
+// blameErr is the failure of the item a worker's death is blamed on.
+func (e *Engine) blameErr(cause killCause, d backend.Death) error {
+	switch cause {
+	case causeTimeout:
+		return &backend.TimeoutError{After: e.cfg.Timeout}
+	case causeMemory:
+		return &backend.MemoryError{Death: d, Limit: e.cfg.MemLimit}
+	}
+	return &backend.DiedError{Death: d}
+}
+
+// logBlame logs why the blamed item failed, when the engine killed its worker for it.
+func (w *proc) logBlame(cause killCause) {
+	e := w.e
+	switch cause {
+	case causeTimeout:
+		e.log("task timed out", "name", w.name, "pid", w.child.Pid, "timeout", e.cfg.Timeout)
+	case causeMemory:
+		e.log("task over the memory limit", "name", w.name, "pid", w.child.Pid, "limit", e.cfg.MemLimit)
+	}
+}
+
+// confirmed is the cause of a death that ended the worker with sig. A worker whose control
+// socket ended was killed for it only if SIGKILL ended it: a worker that crashed, its socket
+// closing as it died, and was reaped late (on a loaded machine) was not (see socketEnded).
+func (c killCause) confirmed(sig syscall.Signal) killCause {
+	if c == causeSocket && sig != syscall.SIGKILL {
+		return causeNone
+	}
+	return c
+}
+
+// retryable reports whether a death of this cause is one that Retries covers.
+func (c killCause) retryable() bool { return c != causeTimeout && c != causeMemory }
+
+// restartCounter is the counter of replacements for deaths of this cause.
+func (e *Engine) restartCounter(c killCause) *atomic.Int64 {
+	switch c {
+	case causeTimeout:
+		return &e.timedOut
+	case causeMemory:
+		return &e.memKilled
+	case causeRecycled:
+		return &e.recycled // counted when the worker began retiring (see retire)
+	}
+	return &e.died
 }
 
 // rest is a new batch of the items lo..hi-1 of b, or none.

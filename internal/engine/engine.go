@@ -6,6 +6,12 @@
 //
 // Every item submitted is finished exactly once, with its output or an error, and never
 // with the engine's lock held.
+//
+// One concept per file: the Engine and its shutdown (engine.go), jobs and the queue (job.go),
+// which worker takes what (schedule.go), frames to a worker (send.go), who reads a worker's
+// frames (reader.go) and what is done with them (receive.go), deaths, blame and replacements
+// (death.go), TaskTimeout (timeout.go), a worker's lifecycle (proc.go). docs/DESIGN.md in the
+// repository follows one call through them.
 package engine
 
 import (

@@ -11,7 +11,6 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/multiproc/multiproc/internal/ring"
 	"github.com/multiproc/multiproc/internal/spawn"
 	"github.com/multiproc/multiproc/internal/wire"
 	workerloop "github.com/multiproc/multiproc/internal/worker"
@@ -19,34 +18,16 @@ import (
 
 // TestMain serves as a worker (with no functions) when the engine starts the test binary as one.
 func TestMain(m *testing.M) {
-	if os.Getenv(spawn.EnvWorker) != "" {
-		if os.Getenv(envFailStart) != "" {
-			os.Exit(7) // a worker that cannot start
-		}
-		page, err := spawn.MapStatus(spawn.StatusFD)
-		if err != nil {
-			os.Exit(3)
-		}
-		rings, err := ring.Open(spawn.RingsFD)
-		if err != nil {
-			os.Exit(3)
-		}
-		conn, err := spawn.OpenConn()
-		if err != nil {
-			os.Exit(3)
-		}
-		missing := errors.New("not registered")
-		workerloop.Serve(workerloop.Config{
-			Conn:          conn,
-			Rings:         rings,
-			Status:        wire.NewStatus(page),
-			Identity:      spawn.Identity(),
-			Lookup:        func(string) (workerloop.Handler, bool) { return nil, false },
-			Describe:      func(err error) wire.Error { return wire.Error{Message: err.Error()} },
-			NotRegistered: func(string) error { return missing },
-			Timeout:       func(time.Duration) error { return missing },
-		})
+	if os.Getenv(spawn.EnvWorker) != "" && os.Getenv(envFailStart) != "" {
+		os.Exit(7) // a worker that cannot start
 	}
+	missing := errors.New("not registered")
+	workerloop.Main(workerloop.Config{
+		Lookup:        func(string) (workerloop.Handler, bool) { return nil, false },
+		Describe:      func(err error) wire.Error { return wire.Error{Message: err.Error()} },
+		NotRegistered: func(string) error { return missing },
+		Timeout:       func(time.Duration) error { return missing },
+	})
 	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("github.com/multiproc/multiproc/internal/spawn.forkThread"))
 }
 
@@ -75,17 +56,5 @@ func TestWorkerExitsAtEndOfItsSocket(t *testing.T) {
 	}
 	if code, sig := w.child.Exit(); code != 0 || sig != 0 {
 		t.Fatalf("the worker ended with exit code %d, signal %v; want a clean exit", code, sig)
-	}
-}
-
-// waitFor polls cond until it holds, failing the test if within passes first.
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", within, what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

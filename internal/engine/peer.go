@@ -15,7 +15,7 @@ import (
 // Fetcher (used by the holder of the reader's role).
 type peerLink struct {
 	pid    int
-	table  peermem.Shared
+	table  wire.PeerTable
 	pulled bool // the frame being handled had an output read from the worker
 	moved  *atomic.Int64
 }

@@ -227,11 +227,9 @@ func (w *proc) stop(grace time.Duration) {
 	defer t.Stop()
 	w.writeMu.Lock()
 	for _, id := range ids {
-		w.enc.Begin(wire.KindCancel, 0, id)
-		w.enc.End()
+		wire.EncodeCancel(w.enc, id)
 	}
-	w.enc.Begin(wire.KindExit, 0, 0)
-	w.enc.End()
+	wire.EncodeExit(w.enc)
 	w.enc.WriteTo(&w.child.Rings.Writer)
 	w.writeMu.Unlock()
 	<-w.child.Done()
@@ -264,6 +262,10 @@ func (c killCause) String() string {
 		return "canceled"
 	case causeStopped:
 		return "stopped"
+	case causeRecycled:
+		return "recycled"
+	case causeMemory:
+		return "memory limit"
 	case causeSocket:
 		return "lost its control socket"
 	}

@@ -76,15 +76,11 @@ func (w *proc) handle(f wire.Frame, dec *wire.Decoder) error {
 	count := uint32(b.hi - b.lo)
 	switch f.Kind {
 	case wire.KindOutputs:
-		lo, err := dec.Uint32()
+		lo, hi, err := wire.DecodeOutputsRange(dec)
 		if err != nil {
 			return err
 		}
-		hi, err := dec.Uint32()
-		if err != nil {
-			return err
-		}
-		if lo != at || hi < lo || hi > count {
+		if lo != at || hi > count {
 			return fmt.Errorf("%w: outputs %d..%d of a batch at %d of %d", wire.ErrProtocol, lo, hi, at, count)
 		}
 		if hi > lo {
@@ -99,16 +95,12 @@ func (w *proc) handle(f wire.Frame, dec *wire.Decoder) error {
 			w.last(b)
 		}
 	case wire.KindFailure:
-		i, err := dec.Uint32()
+		i, we, err := wire.DecodeFailure(dec)
 		if err != nil {
 			return err
 		}
 		if i != at || i >= count {
 			return fmt.Errorf("%w: failure of item %d of a batch at %d of %d", wire.ErrProtocol, i, at, count)
-		}
-		var we wire.Error
-		if err := dec.Value(&we); err != nil {
-			return err
 		}
 		w.child.SyncOutput()
 		w.noteProgress(1)

@@ -85,8 +85,7 @@ func (w *proc) writeFrames() {
 func (w *proc) cancelBatches(ids []uint64) {
 	w.writeMu.Lock()
 	for _, id := range ids {
-		w.enc.Begin(wire.KindCancel, 0, id)
-		w.enc.End()
+		wire.EncodeCancel(w.enc, id)
 	}
 	w.enc.WriteTo(&w.child.Rings.Writer)
 	w.writeMu.Unlock()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/multiproc/multiproc/internal/backend"
+	"github.com/multiproc/multiproc/internal/testpoll"
 	"github.com/multiproc/multiproc/internal/wire"
 )
 
@@ -108,9 +109,9 @@ func TestFailedStartsAreRetried(t *testing.T) {
 	defer e.Close(true)
 	t.Setenv(envFailStart, "1")
 	killAll(e)
-	waitFor(t, 10*time.Second, "the worker's death", func() bool { return e.Live() == 0 })
+	testpoll.Wait(t, 10*time.Second, "the worker's death", func() bool { return e.Live() == 0 })
 	w := run(t, e, 3)
-	waitFor(t, 10*time.Second, "replacements failing to start", func() bool {
+	testpoll.Wait(t, 10*time.Second, "replacements failing to start", func() bool {
 		e.mu.Lock()
 		defer e.mu.Unlock()
 		return e.named >= 3 // t-2 failed, t-3 is the next try
@@ -139,7 +140,7 @@ func TestGivesUpWhenNoWorkerCanStart(t *testing.T) {
 	defer e.Close(true)
 	t.Setenv(envFailStart, "1")
 	killAll(e)
-	waitFor(t, 10*time.Second, "the worker's death", func() bool { return e.Live() == 0 })
+	testpoll.Wait(t, 10*time.Second, "the worker's death", func() bool { return e.Live() == 0 })
 	w := run(t, e, 2)
 	w.wait(t, 20*time.Second)
 	var se *backend.StartError
@@ -150,7 +151,7 @@ func TestGivesUpWhenNoWorkerCanStart(t *testing.T) {
 		t.Fatalf("work submitted after giving up: finished %v with %v; want a StartError at once", w2.finished(), w2.err(0))
 	}
 	os.Unsetenv(envFailStart)
-	waitFor(t, 20*time.Second, "a worker to start again", func() bool { return e.Live() == 1 })
+	testpoll.Wait(t, 20*time.Second, "a worker to start again", func() bool { return e.Live() == 1 })
 	w3 := run(t, e, 1)
 	w3.wait(t, 20*time.Second)
 	if !isRemote(w3.err(0)) {

@@ -1,5 +1,6 @@
 // Package peermem copies large values straight between the memory of a parent and its
-// worker, and keeps the small shared table through which they agree on where.
+// worker, and checks that the parent can (the table through which they agree on where is
+// wire.PeerTable).
 //
 // A value sent through the rings is copied twice (into the ring, out of it) and travels in
 // pieces, each side waiting for the other around every piece: an 8 MiB slice costs several
@@ -12,7 +13,7 @@
 // always answers false, and large values travel through the rings.
 //
 // The parent writes a task's large input into a buffer the worker has put up for it
-// (Shared.Claim): the copy is made when the task is sent, as a copy into the ring is, so the
+// (wire.PeerTable.Claim): the copy is made when the task is sent, as a copy into the ring is, so the
 // caller may reuse the slice once the call has returned, even a cancelled call. The parent
 // reads a large output from where the worker's function left it (Read): the worker keeps the
 // slice until the parent says, through the table, that it has read the frame that named it.

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/multiproc/multiproc/internal/handle"
-	"github.com/multiproc/multiproc/internal/peermem"
 	"github.com/multiproc/multiproc/internal/ring"
 	"github.com/multiproc/multiproc/internal/shm"
 	"github.com/multiproc/multiproc/internal/wire"
@@ -48,7 +47,7 @@ type Child struct {
 	// Peer is the table, in the status page, through which large values travel outside
 	// the frames. The page stays mapped until the Child is unreachable: a copy to or from the
 	// worker may still be under way when it is reaped.
-	Peer peermem.Shared
+	Peer wire.PeerTable
 
 	status wire.Status
 	final  [4]uint64 // the status as the worker left it: batch, item, running, taken
@@ -130,7 +129,7 @@ func Start(cfg Config) (c *Child, err error) {
 		}
 	}()
 
-	c = &Child{Conn: conn, handles: handles, Rings: rings, Peer: PeerTable(status),
+	c = &Child{Conn: conn, handles: handles, Rings: rings, Peer: wire.PeerTableIn(status),
 		status: wire.NewStatus(status), done: make(chan struct{})}
 	// Until the copiers run, a failed start closes the write ends (deferred) and they end.
 	stdout := os.Stdout

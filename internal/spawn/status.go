@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/multiproc/multiproc/internal/peermem"
 	"github.com/multiproc/multiproc/internal/shm"
 	"github.com/multiproc/multiproc/internal/wire"
 )
@@ -34,9 +33,3 @@ func MapStatus(fd int) ([]byte, error) {
 	}
 	return page, nil
 }
-
-// peerTableAt is where the peermem table starts in the status page, after the status words.
-const peerTableAt = 2048
-
-// PeerTable returns the peermem table in a mapped status page.
-func PeerTable(page []byte) peermem.Shared { return peermem.NewShared(page[peerTableAt:]) }

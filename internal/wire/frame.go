@@ -1,18 +1,3 @@
-// Package wire is the protocol between a multiproc parent and its workers: length-prefixed
-// frames on a unix socket, each carrying a kind, a batch id and a payload, with gob values on
-// one persistent stream per direction.
-//
-// A frame is
-//
-//	u32 length of what follows (little endian), at most MaxFrame
-//	u8  kind
-//	u8  flags
-//	u64 id (the batch the frame is about)
-//	payload
-//
-// The reader refuses a length over MaxFrame or under the header size, an unknown kind, and
-// grows its buffer for a large payload as the bytes arrive, so a peer that writes garbage
-// costs a few times what it sends, not what it claims.
 package wire
 
 import (
@@ -196,12 +181,12 @@ func FinishFrame(b []byte, start int) error {
 }
 
 // ErrTooLarge is wrapped by the error about a frame, or a value, over the limit of a frame.
-var ErrTooLarge = fmt.Errorf("over the limit of %d bytes a message", MaxFrame)
+var ErrTooLarge = errors.New("over the 1 GiB a message may hold")
 
 // putLength writes n, the length of the frame that starts at b, or refuses it over limit.
 func putLength(b []byte, n, limit int) error {
 	if n > limit {
-		return fmt.Errorf("multiproc: a message of %d bytes: %w", n, ErrTooLarge)
+		return fmt.Errorf("multiproc: a message of %d bytes, %w", n, ErrTooLarge)
 	}
 	binary.LittleEndian.PutUint32(b, uint32(n))
 	return nil

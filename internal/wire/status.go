@@ -55,3 +55,9 @@ func (s Status) Current() (batch uint64, item int, running bool) {
 	}
 	return atomic.LoadUint64(&s.words[slotBatch]), int(i - 1), true
 }
+
+// peerTableAt is where the peer table starts in the status page, after the status words.
+const peerTableAt = 2048
+
+// PeerTableIn returns the peer table in a mapped status page.
+func PeerTableIn(page []byte) PeerTable { return NewPeerTable(page[peerTableAt:]) }

@@ -6,7 +6,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/multiproc/multiproc/internal/peermem"
 	"github.com/multiproc/multiproc/internal/wire"
 )
 
@@ -18,9 +17,9 @@ import (
 // withdraws its offers.
 type inbox struct {
 	mu    sync.Mutex // the reader's calls against withdraw
-	table peermem.Shared
-	bufs  [peermem.Slots][]byte // the buffers offered or claimed, kept reachable here
-	want  int                   // the size to offer: the last large input's; 0 for none
+	table wire.PeerTable
+	bufs  [wire.PeerSlots][]byte // the buffers offered or claimed, kept reachable here
+	want  int                    // the size to offer: the last large input's; 0 for none
 	// budget bounds the bytes offered at once: offerMax, and under a memory limit an eighth
 	// of it. An offer is memory the next input would take anyway, but offers for several
 	// inputs ahead must not be what pushes a worker over its limit, nor what an idle worker
@@ -38,7 +37,7 @@ const offerMax = 64 << 20
 
 // newInbox returns the inbox of a worker whose Go memory limit is gcLimit (math.MaxInt64 for
 // none): it offers at most an eighth of that, and at most offerMax.
-func newInbox(table peermem.Shared, gcLimit int64, large func()) *inbox {
+func newInbox(table wire.PeerTable, gcLimit int64, large func()) *inbox {
 	return &inbox{table: table, budget: min(gcLimit/8, offerMax), large: large}
 }
 
@@ -50,7 +49,7 @@ const keepOffers = 2 * time.Second
 func (b *inbox) Fetch(ref uint64, n int) ([]byte, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if ref >= peermem.Slots || b.bufs[ref] == nil || !b.table.IsClaimed(int(ref)) || n > len(b.bufs[ref]) {
+	if ref >= wire.PeerSlots || b.bufs[ref] == nil || !b.table.IsClaimed(int(ref)) || n > len(b.bufs[ref]) {
 		return nil, fmt.Errorf("%w: input buffer %d was not filled with %d bytes", wire.ErrProtocol, ref, n)
 	}
 	buf := b.bufs[ref][:n:n]
@@ -125,7 +124,7 @@ func (b *inbox) withdraw() {
 // lender lends large outputs to the parent, which reads them from where they are. It is the
 // encoder's Sharer: guarded by the server's encMu.
 type lender struct {
-	table  peermem.Shared
+	table  wire.PeerTable
 	lent   []loan // in the order of their frames
 	unsent bool   // a frame lending an output has not been written yet
 }

@@ -10,20 +10,19 @@ import (
 	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
 
-	"github.com/multiproc/multiproc/internal/peermem"
 	"github.com/multiproc/multiproc/internal/wire"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func newTable(t *testing.T) peermem.Shared {
+func newTable(t *testing.T) wire.PeerTable {
 	t.Helper()
 	mem, err := unix.Mmap(-1, 0, 4096, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_ANONYMOUS)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { unix.Munmap(mem) })
-	return peermem.NewShared(mem)
+	return wire.NewPeerTable(mem)
 }
 
 // The inbox offers nothing before it has seen a large input, then a buffer of that size in
@@ -39,10 +38,10 @@ func TestInbox(t *testing.T) {
 	in.Inline(size)
 	in.refill()
 	slots := map[int]uint64{}
-	for range peermem.Slots {
+	for range wire.PeerSlots {
 		i, addr, ok := table.Claim(size)
 		if !ok {
-			t.Fatalf("only %d buffers offered, want %d", len(slots), peermem.Slots)
+			t.Fatalf("only %d buffers offered, want %d", len(slots), wire.PeerSlots)
 		}
 		slots[i] = addr
 	}
@@ -65,7 +64,7 @@ func TestInbox(t *testing.T) {
 	if _, err := in.Fetch(2, size+1); !errors.Is(err, wire.ErrProtocol) {
 		t.Errorf("Fetch of more than the buffer holds: %v, want ErrProtocol", err)
 	}
-	if _, err := in.Fetch(peermem.Slots, 10); !errors.Is(err, wire.ErrProtocol) {
+	if _, err := in.Fetch(wire.PeerSlots, 10); !errors.Is(err, wire.ErrProtocol) {
 		t.Errorf("Fetch of a slot out of range: %v, want ErrProtocol", err)
 	}
 	in.refill() // offers a buffer of the last input's size in the free slot
@@ -94,8 +93,8 @@ func TestInboxGrows(t *testing.T) {
 		}
 		n++
 	}
-	if n != peermem.Slots-1 {
-		t.Errorf("%d buffers of 1 MiB offered, want %d", n, peermem.Slots-1)
+	if n != wire.PeerSlots-1 {
+		t.Errorf("%d buffers of 1 MiB offered, want %d", n, wire.PeerSlots-1)
 	}
 }
 
@@ -172,7 +171,7 @@ func TestInboxWithdraw(t *testing.T) {
 func TestInboxOfferMax(t *testing.T) {
 	for _, c := range []struct {
 		size, want int
-	}{{100 << 20, 0}, {offerMax + 1, 0}, {offerMax, 1}, {40 << 20, 1}, {20 << 20, 3}, {8 << 20, peermem.Slots}} {
+	}{{100 << 20, 0}, {offerMax + 1, 0}, {offerMax, 1}, {40 << 20, 1}, {20 << 20, 3}, {8 << 20, wire.PeerSlots}} {
 		table := newTable(t)
 		in := newInbox(table, math.MaxInt64, nil)
 		in.Inline(c.size)
@@ -197,7 +196,7 @@ func TestInboxBudget(t *testing.T) {
 	for _, c := range []struct {
 		limit int64
 		want  int
-	}{{64 << 20, 2}, {16 << 20, 1}, {1 << 20, 1}, {math.MaxInt64, peermem.Slots}} {
+	}{{64 << 20, 2}, {16 << 20, 1}, {1 << 20, 1}, {math.MaxInt64, wire.PeerSlots}} {
 		table := newTable(t)
 		in := newInbox(table, c.limit, nil)
 		in.Inline(4 << 20)

@@ -1,5 +1,7 @@
-// Package worker is the loop a worker process runs: it says hello to its parent, then runs
-// the batches it is sent, one item at a time, and reports each item's output or failure.
+// Package worker is the loop a worker process runs. Main sets it up from what the parent
+// passed (internal/spawn: environment, status page, rings, control socket); the loop says
+// hello to its parent, then runs the batches it is sent, one item at a time, and reports each
+// item's output or failure (frames of internal/wire).
 //
 // Two goroutines share the work. The reader decodes frames in order (the gob stream is
 // sequential) and queues decoded batches; the runner runs them and is the only writer, with
@@ -35,19 +37,25 @@ type Batch interface {
 	EncodeOutputs(enc *wire.Encoder, lo, hi int) error
 }
 
-// Config is what Serve needs from the root package.
+// Config is what the worker loop needs from the root package.
 type Config struct {
-	Conn     *os.File   // the control socket: its end of file means the parent is gone
-	Rings    *ring.Conn // frames from and to the parent
-	Status   wire.Status
-	Peer     peermem.Shared // the table through which large values travel outside frames
-	Identity string
-	Lookup   func(name string) (Handler, bool)
+	Lookup func(name string) (Handler, bool)
 	// Describe turns a task's error into its form on the wire.
 	Describe func(err error) wire.Error
 	// NotRegistered and Timeout are the errors for a missing function and an expired item.
 	NotRegistered func(name string) error
 	Timeout       func(d time.Duration) error
+	// Started, if set, is told the worker's name before it serves.
+	Started func(name string)
+}
+
+// links are what connects a worker to its parent, set up by Main.
+type links struct {
+	conn     *os.File   // the control socket: its end of file means the parent is gone
+	rings    *ring.Conn // frames from and to the parent
+	status   wire.Status
+	peer     wire.PeerTable // the table through which large values travel outside frames
+	identity string
 }
 
 // flushEvery bounds how long finished outputs wait before they are sent.
@@ -65,6 +73,7 @@ type queued struct {
 
 type server struct {
 	cfg       Config
+	links     links
 	encMu     sync.Mutex    // guards enc, lastFlush and the outputs sent of the running batch
 	enc       *wire.Encoder // the runner's, and the flusher's while a long batch runs
 	lastFlush time.Time
@@ -101,33 +110,33 @@ func Attempt(ctx context.Context) int {
 	return n
 }
 
-// Serve runs the worker until its parent says Exit or goes away; then it exits the process.
+// serve runs the worker until its parent says Exit or goes away; then it exits the process.
 //
 // One goroutine at a time reads frames. The one that reads a batch while none is running runs
 // it itself: a batch goes from the ring to its function with no hand-off between threads,
 // which would cost a wake-up of a sleeping one on the critical path. Only when the batch runs
 // longer than handoffAfter does a new goroutine take over reading, so that Cancel frames and the
 // next batches are read while it runs.
-func Serve(cfg Config) {
-	s := &server{cfg: cfg, enc: wire.NewEncoder(), pending: make(map[uint64]*queued),
+func serve(cfg Config, l links) {
+	s := &server{cfg: cfg, links: l, enc: wire.NewEncoder(), pending: make(map[uint64]*queued),
 		dec: wire.NewDecoder()}
 	s.idleTimer = time.AfterFunc(time.Hour, s.giveBack)
 	s.idleTimer.Stop()
-	s.inbox = newInbox(cfg.Peer, debug.SetMemoryLimit(-1), s.sawLarge)
+	s.inbox = newInbox(l.peer, debug.SetMemoryLimit(-1), s.sawLarge)
 	s.dec.Fetcher = s.inbox
-	s.lender = &lender{table: cfg.Peer}
+	s.lender = &lender{table: l.peer}
 	s.enc.Sharer = s.lender
 	s.handoff = time.AfterFunc(time.Hour, s.handOff)
 	s.handoff.Stop()
 	s.flushTimer = time.AfterFunc(time.Hour, s.flushPending)
 	s.flushTimer.Stop()
 	// The socket's end means the parent is gone or has given up on this worker: leave at once.
-	cfg.Rings.Listen(cfg.Conn, func() { os.Exit(0) })
-	cfg.Rings.Reader.Waiter = &idleWaiter{s: s}
-	s.r = wire.NewReader(&cfg.Rings.Reader, 0)
+	l.rings.Listen(l.conn, func() { os.Exit(0) })
+	l.rings.Reader.Waiter = &idleWaiter{s: s}
+	s.r = wire.NewReader(&l.rings.Reader, 0)
 	token, value := peermem.Token()
 	if err := wire.EncodeHello(s.enc, wire.Hello{Version: wire.Version, Pid: uint32(os.Getpid()),
-		Identity: cfg.Identity, Token: token, TokenValue: value}); err != nil {
+		Identity: l.identity, Token: token, TokenValue: value}); err != nil {
 		fatal(err)
 	}
 	s.flush()
@@ -169,7 +178,7 @@ func (s *server) read() {
 		s.dec.Next(f)
 		switch f.Kind {
 		case wire.KindBatch:
-			s.cfg.Status.Take(f.ID)
+			s.links.status.Take(f.ID)
 			q := s.decode(f.ID)
 			s.mu.Lock()
 			s.pending[q.id] = q
@@ -341,7 +350,7 @@ func (s *server) runFrom(r *batchRun) {
 	q := r.q
 	defer func() {
 		if p := recover(); p != nil {
-			s.cfg.Status.End()
+			s.links.status.End()
 			if r.cancelItem != nil {
 				r.cancelItem()
 				r.cancelItem = nil
@@ -363,9 +372,9 @@ func (s *server) runFrom(r *batchRun) {
 		if timeout > 0 {
 			ctx, r.cancelItem = context.WithTimeout(ctx, timeout)
 		}
-		s.cfg.Status.Begin(q.id, r.i)
+		s.links.status.Begin(q.id, r.i)
 		err := q.batch.Run(ctx, r.i)
-		s.cfg.Status.End()
+		s.links.status.End()
 		if err != nil {
 			if timeout > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) && q.ctx.Err() == nil {
 				err = s.cfg.Timeout(timeout)
@@ -472,9 +481,7 @@ func (s *server) sendOutputs(q *queued, lo, hi int, flags uint8) {
 	if lo == hi && flags == 0 {
 		return
 	}
-	s.enc.Begin(wire.KindOutputs, flags, q.id)
-	s.enc.Uint32(uint32(lo))
-	s.enc.Uint32(uint32(hi))
+	wire.BeginOutputs(s.enc, q.id, flags, uint32(lo), uint32(hi))
 	var err error
 	if lo < hi {
 		if err = q.batch.EncodeOutputs(s.enc, lo, hi); err != nil {
@@ -502,12 +509,7 @@ func (s *server) sendOutputs(q *queued, lo, hi int, flags uint8) {
 }
 
 func (s *server) fail(id uint64, i int, werr wire.Error) {
-	s.enc.Begin(wire.KindFailure, 0, id)
-	s.enc.Uint32(uint32(i))
-	if err := s.enc.Value(&werr); err != nil {
-		fatal(err)
-	}
-	if err := s.enc.End(); err != nil {
+	if err := wire.EncodeFailure(s.enc, id, uint32(i), werr); err != nil {
 		fatal(err)
 	}
 }
@@ -523,7 +525,7 @@ func (s *server) flush() {
 	if s.enc.Len() == 0 {
 		return
 	}
-	if _, err := s.enc.WriteTo(&s.cfg.Rings.Writer); err != nil {
+	if _, err := s.enc.WriteTo(&s.links.rings.Writer); err != nil {
 		os.Exit(0) // the parent is gone
 	}
 	s.lastFlush = time.Now()

@@ -33,6 +33,9 @@ func TestExample(t *testing.T) {
 			t.Errorf("the output lacks %q:\n%s", want, s)
 		}
 	}
+	if strings.Contains(s, "exit status") || strings.Contains(s, "signal:") {
+		t.Errorf("a host did not exit 0 on SIGTERM:\n%s", s)
+	}
 	hosts := 0
 	for _, line := range strings.Split(s, "\n") {
 		if strings.HasPrefix(line, "host ") && strings.Contains(line, " ran ") && !strings.Contains(line, " ran 0 tasks") {

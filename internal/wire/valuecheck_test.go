@@ -1,4 +1,4 @@
-package multiproc
+package wire
 
 import (
 	"errors"
@@ -7,8 +7,6 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/multiproc/multiproc/internal/wire"
 )
 
 type node struct {
@@ -16,7 +14,7 @@ type node struct {
 	Next *node
 }
 
-type holder struct {
+type bigHolder struct {
 	Name string
 	Data []byte
 }
@@ -41,14 +39,14 @@ func list(n int, ring bool) *node {
 // MaxFrame), as a connection does, and drops the frame if encoding fails.
 func encodeOne[T any](t *testing.T, vs []T, limit int) error {
 	t.Helper()
-	c, err := newCodec[T]("f", "input")
+	c, err := NewCodec[T]("f", "input")
 	if err != nil {
 		t.Fatal(err)
 	}
-	enc := wire.NewEncoder()
+	enc := NewEncoder()
 	enc.Limit = limit
-	enc.Begin(wire.KindBatch, 0, 1)
-	if err := c.encode(enc, vs); err != nil {
+	enc.Begin(KindBatch, 0, 1)
+	if err := c.Encode(enc, vs); err != nil {
 		enc.Abort()
 		return err
 	}
@@ -60,8 +58,8 @@ func encodeOne[T any](t *testing.T, vs []T, limit int) error {
 func TestCodecRefusesCycles(t *testing.T) {
 	for _, n := range []int{1, 2, 3, trackFrom + 5, 1000} {
 		err := encodeOne(t, []*node{list(n, true)}, 0)
-		if err == nil || !strings.Contains(err.Error(), "*multiproc.node refers to itself") {
-			t.Errorf("a ring of %d nodes: %v, want an error naming *multiproc.node", n, err)
+		if err == nil || !strings.Contains(err.Error(), "*wire.node refers to itself") {
+			t.Errorf("a ring of %d nodes: %v, want an error naming *wire.node", n, err)
 		}
 	}
 	err := encodeOne(t, []node{*list(3, true)}, 0)
@@ -86,7 +84,7 @@ func TestCodecAcceptsSharedAndDeepValues(t *testing.T) {
 		t.Errorf("pointers shared without a cycle: %v", err)
 	}
 	deep := list(5000, false)
-	c, err := newCodec[*node]("f", "input")
+	c, err := NewCodec[*node]("f", "input")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +109,7 @@ func TestCodecAcceptsSharedAndDeepValues(t *testing.T) {
 	for range trackFrom {
 		v = &anyBox{V: v}
 	}
-	if err := checkValues([]any{v}, wire.MaxFrame); err != nil {
+	if err := checkValues([]any{v}, MaxFrame); err != nil {
 		t.Errorf("a slice holding a shorter slice of its array: %v", err)
 	}
 }
@@ -129,9 +127,9 @@ func TestCodecRefusesTooDeep(t *testing.T) {
 func TestCodecRefusesOversizedBeforeEncoding(t *testing.T) {
 	const limit = 1 << 20
 	for name, enc := range map[string]func() error{
-		"struct with a slice": func() error { return encodeOne(t, []holder{{Data: make([]byte, limit+1)}}, limit) },
+		"struct with a slice": func() error { return encodeOne(t, []bigHolder{{Data: make([]byte, limit+1)}}, limit) },
 		"many small structs": func() error {
-			vs := make([]holder, 64)
+			vs := make([]bigHolder, 64)
 			for i := range vs {
 				vs[i].Data = make([]byte, limit/32)
 			}
@@ -143,13 +141,13 @@ func TestCodecRefusesOversizedBeforeEncoding(t *testing.T) {
 		"strings":          func() error { return encodeOne(t, []string{strings.Repeat("x", limit)}, limit) },
 		"slices of ints":   func() error { return encodeOne(t, [][]int64{make([]int64, limit/8+1)}, limit) },
 		"numbers":          func() error { return encodeOne(t, make([]int64, limit/8+1), limit) },
-		"behind a pointer": func() error { return encodeOne(t, []*holder{{Data: make([]byte, limit+1)}}, limit) },
+		"behind a pointer": func() error { return encodeOne(t, []*bigHolder{{Data: make([]byte, limit+1)}}, limit) },
 	} {
-		if err := enc(); !errors.Is(err, wire.ErrTooLarge) {
+		if err := enc(); !errors.Is(err, ErrTooLarge) {
 			t.Errorf("%s: %v, want ErrTooLarge", name, err)
 		}
 	}
-	if err := encodeOne(t, []holder{{Data: make([]byte, limit/2)}}, limit); err != nil {
+	if err := encodeOne(t, []bigHolder{{Data: make([]byte, limit/2)}}, limit); err != nil {
 		t.Errorf("a value within the limit: %v", err)
 	}
 }
@@ -160,13 +158,13 @@ func TestCodecRefusesOverMaxFrameCheaply(t *testing.T) {
 	if testing.Short() {
 		t.Skip("reserves 1.5 GiB of address space")
 	}
-	big := []holder{{Name: "big", Data: untouched(t, 3<<29)}}
+	big := []bigHolder{{Name: "big", Data: untouched(t, 3<<29)}}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	err := encodeOne(t, big, 0)
 	runtime.ReadMemStats(&after)
-	if !errors.Is(err, wire.ErrTooLarge) || !strings.Contains(err.Error(), "multiproc.holder") {
-		t.Errorf("a holder of 1.5 GiB: %v, want ErrTooLarge naming the type", err)
+	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "wire.bigHolder") {
+		t.Errorf("a bigHolder of 1.5 GiB: %v, want ErrTooLarge naming the type", err)
 	}
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 1<<20 {
 		t.Errorf("refusing it allocated %d bytes", alloc)

@@ -1,7 +1,9 @@
 package wire
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"math"
 	"reflect"
 	"strings"
@@ -143,5 +145,42 @@ func TestErrorValue(t *testing.T) {
 		if err := d.Value(&got); err != nil || !reflect.DeepEqual(got, tests[i]) {
 			t.Errorf("frame %d: %+v, %v; want %+v", i, got, err, tests[i])
 		}
+	}
+}
+
+// Cancel, Exit, Outputs and Failure frames read back as written, byte for byte as the
+// package doc lays them out.
+func TestControlAndResultFrames(t *testing.T) {
+	werr := Error{Type: "*errors.errorString", Message: "boom", Panic: true, Stack: "main.f()"}
+	b := frameBytes(t, func(e *Encoder) error {
+		EncodeCancel(e, 7)
+		EncodeExit(e)
+		BeginOutputs(e, 9, FlagLast, 2, 2)
+		if err := e.End(); err != nil {
+			return err
+		}
+		return EncodeFailure(e, 9, 3, werr)
+	})
+	want := cat(goodFrame(KindCancel, 0, 7, nil), goodFrame(KindExit, 0, 0, nil),
+		goodFrame(KindOutputs, FlagLast, 9, cat(le32(2), le32(2))))
+	if !bytes.HasPrefix(b, want) {
+		t.Fatalf("frames\n%x\nwant them to start\n%x", b, want)
+	}
+	frames, err := readAll(NewReader(bytes.NewReader(b), 0))
+	if err != io.EOF || len(frames) != 4 {
+		t.Fatalf("%d frames, %v", len(frames), err)
+	}
+	d := NewDecoder()
+	d.Next(frames[2])
+	if lo, hi, err := DecodeOutputsRange(d); lo != 2 || hi != 2 || err != nil {
+		t.Errorf("DecodeOutputsRange = %d, %d, %v", lo, hi, err)
+	}
+	d.Next(frames[3])
+	if item, got, err := DecodeFailure(d); item != 3 || !reflect.DeepEqual(got, werr) || err != nil {
+		t.Errorf("DecodeFailure = %d, %+v, %v", item, got, err)
+	}
+	d.Next(Frame{Kind: KindOutputs, Payload: cat(le32(5), le32(4))})
+	if _, _, err := DecodeOutputsRange(d); !errors.Is(err, ErrProtocol) {
+		t.Errorf("outputs 5..4: %v, want ErrProtocol", err)
 	}
 }

@@ -1,12 +1,10 @@
-package multiproc
+package wire
 
 import (
 	"fmt"
 	"reflect"
 	"sync"
 	"unsafe"
-
-	"github.com/multiproc/multiproc/internal/wire"
 )
 
 // What encoding/gob cannot be trusted with: gob follows pointers without looking back, so a
@@ -135,7 +133,7 @@ func (w *valueWalker) elements(v reflect.Value, t reflect.Type) error {
 
 func (w *valueWalker) checkSize() error {
 	if w.size > w.room {
-		return fmt.Errorf("they hold %d bytes or more, %w", w.size, wire.ErrTooLarge)
+		return fmt.Errorf("they hold %d bytes or more, %w", w.size, ErrTooLarge)
 	}
 	return nil
 }

@@ -1,16 +1,16 @@
-package peermem
+package wire
 
 import (
 	"sync/atomic"
 	"unsafe"
 )
 
-// Slots is how many input buffers a worker offers at a time: enough for the batches a parent
-// keeps in flight to one worker.
-const Slots = 4
+// PeerSlots is how many input buffers a worker offers at a time: enough for the batches a
+// parent keeps in flight to one worker.
+const PeerSlots = 4
 
-// SharedSize is the room the table takes in the page it lives in.
-const SharedSize = int(unsafe.Sizeof(table{}))
+// peerTableSize is the room the table takes in the status page.
+const peerTableSize = int(unsafe.Sizeof(table{}))
 
 // The states of a slot. The worker moves a slot from free to offered and from claimed back
 // to free; the parent from offered to claimed (or back, when it cannot use the buffer).
@@ -20,7 +20,7 @@ const (
 	slotClaimed
 )
 
-// table is the shared state, in memory both processes map. Each field is written by one side
+// table is the shared state of the peer table, in memory both processes map. Each field is written by one side
 // only, or changed by compare-and-swap, and sits on a cache line of its own.
 type table struct {
 	// enabled is 1 once the parent has checked that it can reach the worker's memory: only
@@ -31,7 +31,7 @@ type table struct {
 	// earlier frame has been read, and the worker may let it go.
 	handled atomic.Uint64
 	_       [56]byte
-	slots   [Slots]slot
+	slots   [PeerSlots]slot
 }
 
 // slot is one input buffer the worker offers: the parent copies an input of at most size
@@ -44,33 +44,34 @@ type slot struct {
 	_     [40]byte
 }
 
-// Shared is a view of the table in a mapping both processes share.
-type Shared struct{ t *table }
+// PeerTable is a view of the table through which large values travel outside frames
+// (internal/peermem), in memory both processes map.
+type PeerTable struct{ t *table }
 
-// NewShared places the table at the start of mem, which must hold SharedSize bytes, be
-// 64-byte aligned, and start zeroed (a fresh shared mapping is).
-func NewShared(mem []byte) Shared {
-	if len(mem) < SharedSize || uintptr(unsafe.Pointer(&mem[0]))%64 != 0 {
-		panic("peermem: table memory too small or misaligned")
+// NewPeerTable places the table at the start of mem, which must hold peerTableSize bytes,
+// be 64-byte aligned, and start zeroed (a fresh shared mapping is).
+func NewPeerTable(mem []byte) PeerTable {
+	if len(mem) < peerTableSize || uintptr(unsafe.Pointer(&mem[0]))%64 != 0 {
+		panic("wire: peer table memory too small or misaligned")
 	}
-	return Shared{t: (*table)(unsafe.Pointer(&mem[0]))}
+	return PeerTable{t: (*table)(unsafe.Pointer(&mem[0]))}
 }
 
 // Enable says, from the parent, that the worker may lend its outputs.
-func (s Shared) Enable() { s.t.enabled.Store(1) }
+func (s PeerTable) Enable() { s.t.enabled.Store(1) }
 
 // Enabled reports, in the worker, whether it may lend its outputs.
-func (s Shared) Enabled() bool { return s.t.enabled.Load() == 1 }
+func (s PeerTable) Enabled() bool { return s.t.enabled.Load() == 1 }
 
 // SetHandled records, from the parent, that it has handled the worker's first n frames.
-func (s Shared) SetHandled(n uint64) { s.t.handled.Store(n) }
+func (s PeerTable) SetHandled(n uint64) { s.t.handled.Store(n) }
 
 // Handled returns, in the worker, how many of its frames the parent has handled.
-func (s Shared) Handled() uint64 { return s.t.handled.Load() }
+func (s PeerTable) Handled() uint64 { return s.t.handled.Load() }
 
 // Claim takes, for the parent, an offered buffer of at least n bytes. It returns the slot and
 // the buffer's address, or ok false when none is offered.
-func (s Shared) Claim(n int) (i int, addr uint64, ok bool) {
+func (s PeerTable) Claim(n int) (i int, addr uint64, ok bool) {
 	for i := range s.t.slots {
 		sl := &s.t.slots[i]
 		if sl.state.Load() != slotOffered || sl.size.Load() < uint64(n) {
@@ -91,10 +92,10 @@ func (s Shared) Claim(n int) (i int, addr uint64, ok bool) {
 }
 
 // Unclaim gives back, from the parent, a slot it claimed but will not name in a frame.
-func (s Shared) Unclaim(i int) { s.t.slots[i].state.Store(slotOffered) }
+func (s PeerTable) Unclaim(i int) { s.t.slots[i].state.Store(slotOffered) }
 
 // Offer puts up, in the worker, a buffer of size bytes at addr in a free slot.
-func (s Shared) Offer(i int, addr uint64, size int) {
+func (s PeerTable) Offer(i int, addr uint64, size int) {
 	sl := &s.t.slots[i]
 	sl.addr.Store(addr)
 	sl.size.Store(uint64(size))
@@ -103,13 +104,13 @@ func (s Shared) Offer(i int, addr uint64, size int) {
 
 // Withdraw takes back, in the worker, an offered buffer the parent has not claimed. It
 // reports whether it did.
-func (s Shared) Withdraw(i int) bool {
+func (s PeerTable) Withdraw(i int) bool {
 	return s.t.slots[i].state.CompareAndSwap(slotOffered, slotFree)
 }
 
 // Free marks, in the worker, a claimed slot whose buffer it has taken.
-func (s Shared) Free(i int) { s.t.slots[i].state.Store(slotFree) }
+func (s PeerTable) Free(i int) { s.t.slots[i].state.Store(slotFree) }
 
 // IsFree and IsClaimed report a slot's state, in the worker.
-func (s Shared) IsFree(i int) bool    { return s.t.slots[i].state.Load() == slotFree }
-func (s Shared) IsClaimed(i int) bool { return s.t.slots[i].state.Load() == slotClaimed }
+func (s PeerTable) IsFree(i int) bool    { return s.t.slots[i].state.Load() == slotFree }
+func (s PeerTable) IsClaimed(i int) bool { return s.t.slots[i].state.Load() == slotClaimed }

@@ -91,3 +91,57 @@ type Error struct {
 	Panic     bool
 	Stack     string // the panicking goroutine's stack
 }
+
+// EncodeCancel appends a Cancel frame: stop the batch id, whose items not yet run end
+// unrun.
+func EncodeCancel(e *Encoder, id uint64) {
+	e.Begin(KindCancel, 0, id)
+	e.End() // an empty frame is never over the limit
+}
+
+// EncodeExit appends an Exit frame: finish what is queued, then exit.
+func EncodeExit(e *Encoder) {
+	e.Begin(KindExit, 0, 0)
+	e.End()
+}
+
+// BeginOutputs opens an Outputs frame about items lo..hi-1 of batch id and writes that range;
+// the caller appends the outputs (none when lo == hi) and Ends, or Aborts.
+func BeginOutputs(e *Encoder, id uint64, flags uint8, lo, hi uint32) {
+	e.Begin(KindOutputs, flags, id)
+	e.Uint32(lo)
+	e.Uint32(hi)
+}
+
+// DecodeOutputsRange reads the range of items an Outputs frame holds; their outputs follow.
+func DecodeOutputsRange(d *Decoder) (lo, hi uint32, err error) {
+	if lo, err = d.Uint32(); err != nil {
+		return 0, 0, err
+	}
+	if hi, err = d.Uint32(); err != nil {
+		return 0, 0, err
+	}
+	if hi < lo {
+		return 0, 0, fmt.Errorf("%w: outputs %d..%d", ErrProtocol, lo, hi)
+	}
+	return lo, hi, nil
+}
+
+// EncodeFailure appends a Failure frame: item of batch id failed with werr.
+func EncodeFailure(e *Encoder, id uint64, item uint32, werr Error) error {
+	e.Begin(KindFailure, 0, id)
+	e.Uint32(item)
+	if err := e.Value(&werr); err != nil {
+		return err
+	}
+	return e.End()
+}
+
+// DecodeFailure reads a Failure frame.
+func DecodeFailure(d *Decoder) (item uint32, werr Error, err error) {
+	if item, err = d.Uint32(); err != nil {
+		return 0, Error{}, err
+	}
+	err = d.Value(&werr)
+	return item, werr, err
+}
