@@ -85,7 +85,7 @@ func TestHostKilledNoRetries(t *testing.T) {
 func TestHostStops(t *testing.T) {
 	ts := startServer(t)
 	// Host a is made by multiproc.Main from the environment, as in a user's program.
-	a := startHost(t, ts, envServe+"="+ts.url(), envProcesses+"=2", envTestTag+"=a")
+	a := startHost(t, ts, envServe+"="+ts.url(), envProcesses+"=2", envLostAfter+"=5s", envTestTag+"=a")
 	startHost(t, ts, envTestProcs+"=2", envTestTag+"=b")
 	ctx := testContext(t, time.Minute)
 	p := newPool(t, ts, nil)
