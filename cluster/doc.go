@@ -11,8 +11,9 @@
 //
 // A program that imports this package serves as a worker host from its multiproc.Main() when
 // the environment has MULTIPROC_SERVE=<url> (and optionally MULTIPROC_PROCESSES=<n>,
-// MULTIPROC_NAME=<namespace>), until SIGTERM or SIGINT, then exits 0. A host takes a task
-// only when one of its workers is free, and only for a function its binary registered.
+// MULTIPROC_NAME=<namespace>, MULTIPROC_LOST_AFTER=<duration>), until SIGTERM or SIGINT, then
+// exits 0. A host takes a task only when one of its workers is free, and only for a function
+// its binary registered.
 //
 // # Delivery
 //

@@ -85,7 +85,7 @@ func TestHostKilledNoRetries(t *testing.T) {
 func TestHostStops(t *testing.T) {
 	ts := startServer(t)
 	// Host a is made by multiproc.Main from the environment, as in a user's program.
-	a := startHost(t, ts, envServe+"="+ts.url(), envProcesses+"=2", envTestTag+"=a")
+	a := startHost(t, ts, envServe+"="+ts.url(), envProcesses+"=2", envLostAfter+"=5s", envTestTag+"=a")
 	startHost(t, ts, envTestProcs+"=2", envTestTag+"=b")
 	ctx := testContext(t, time.Minute)
 	p := newPool(t, ts, nil)
@@ -94,7 +94,6 @@ func TestHostStops(t *testing.T) {
 	// Some tasks a finishes as it stops, some it hands back (longer than handBackAfter).
 	ins := slices.Repeat([]time.Duration{300 * time.Millisecond, 2500 * time.Millisecond}, 5)
 	seen := make([]int, len(ins))
-	tags := map[string]int{}
 	stopped := false
 	n := 0
 	for r := range multiproc.ImapUnordered(ctx, p, whereAt, slices.Values(ins), multiproc.ChunkSize(1)) {
@@ -105,7 +104,6 @@ func TestHostStops(t *testing.T) {
 			t.Errorf("item %d: attempt %d: a task handed back is not a retry", r.Index, r.Value.Attempt)
 		}
 		seen[r.Index]++
-		tags[r.Value.Tag]++
 		if n++; n == 2 && !stopped {
 			a.cmd.Process.Signal(syscall.SIGTERM)
 			stopped = true
@@ -115,9 +113,6 @@ func TestHostStops(t *testing.T) {
 		if n != 1 {
 			t.Errorf("index %d came %d times", i, n)
 		}
-	}
-	if tags["a"] == 0 || tags["b"] == 0 {
-		t.Errorf("tasks ran on hosts %v: want both", tags)
 	}
 	if code := a.wait(t, 20*time.Second); code != 0 {
 		t.Errorf("the stopped host exited with %d", code)

@@ -7,6 +7,7 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/multiproc/multiproc"
 	"github.com/multiproc/multiproc/internal/hostwork"
@@ -17,6 +18,7 @@ const (
 	envServe     = hostwork.EnvServe // the server's url
 	envProcesses = "MULTIPROC_PROCESSES"
 	envName      = "MULTIPROC_NAME"
+	envLostAfter = "MULTIPROC_LOST_AFTER" // LostAfter, as time.ParseDuration reads it
 )
 
 func init() { hostwork.Serve = serveFromEnv }
@@ -35,6 +37,14 @@ func serveFromEnv() int {
 	}
 	if s := os.Getenv(envName); s != "" {
 		opts = append(opts, Name(s))
+	}
+	if s := os.Getenv(envLostAfter); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "multiproc: %s=%q: not a duration\n", envLostAfter, s)
+			return 2
+		}
+		opts = append(opts, LostAfter(d))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
