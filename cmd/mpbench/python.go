@@ -30,9 +30,9 @@ type pythonMeasurement struct {
 	Note    string    `json:"note"`
 }
 
-// pythonTimeout bounds the whole Python side: its share of the 3-minute run with
-// room to spare on a slow machine.
-const pythonTimeout = 4 * time.Minute
+// pythonTimeout bounds the whole Python side: its share of the run (the cold rows, a fresh
+// pool per rep, take about a minute of it) with room to spare on a slow machine.
+const pythonTimeout = 6 * time.Minute
 
 // measurePython runs pools.py and merges its numbers into res. It returns the
 // Python version, or an error saying why there are no Python columns.
