@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -56,6 +57,11 @@ func measurePython(interpreter, script string, sel selection, sz sizes, quick bo
 	ctx, cancel := context.WithTimeout(context.Background(), pythonTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, args...)
+	// At the timeout, the whole process group goes: Python's pool workers outlive a killed
+	// parent and would hold its stdout open, and Run would wait for them for ever.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
 	var stdout bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, os.Stderr // pools.py reports progress on stderr
 	progress("python %s", script)
