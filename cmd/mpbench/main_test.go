@@ -241,6 +241,7 @@ func tinySizes() sizes {
 
 func TestMultiproc(t *testing.T) {
 	res := newResults()
+	measureCold(selection{}, tinySizes(), res)
 	measureMultiproc(selection{}, tinySizes(), res)
 	for _, m := range rows {
 		positive(t, m.id, res.rows[m.id][implMultiproc], nil)
@@ -252,7 +253,7 @@ func TestPoolsPy(t *testing.T) {
 		t.Skip("python3 not installed")
 	}
 	res := newResults()
-	ids := []string{"apply", "rss", "uss", "uss_pss"}
+	ids := []string{"apply", "rss", "uss", "uss_pss", "map_auto_cold", "bytes_cold"}
 	sel := selection{only: regexp.MustCompile("^(" + strings.Join(ids, "|") + ")$")}
 	version, err := measurePython("python3", "", sel, tinySizes(), true, res)
 	if err != nil {
