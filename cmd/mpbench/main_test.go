@@ -393,3 +393,15 @@ func TestJSON(t *testing.T) {
 		t.Errorf("limits %v: %s", ids, b)
 	}
 }
+
+func TestFirstCall(t *testing.T) {
+	var out bytes.Buffer
+	if err := firstCallBreakdown(&out, tinySizes()); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"map_auto_cold", "bytes_cold", "A fresh process", "D C's pool"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("-first-call lacks %q:\n%s", want, out.String())
+		}
+	}
+}
