@@ -114,7 +114,7 @@ func (h handler[In, Out]) DecodeBatch(dec *wire.Decoder, count int) (worker.Batc
 	if err := h.f.usable(); err != nil {
 		return nil, err
 	}
-	b := &runBatch[In, Out]{f: h.f, ins: make([]In, count), outs: make([]Out, count)}
+	b := &runBatch[In, Out]{f: h.f, ins: prefaulted(make([]In, count)), outs: prefaulted(make([]Out, count))}
 	if err := h.f.in.Decode(dec, b.ins); err != nil {
 		return nil, err
 	}

@@ -25,7 +25,7 @@ func Map[In, Out any](ctx context.Context, p *Pool, f *Func[In, Out], inputs []I
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w := &mapWork[In, Out]{f: f, ins: inputs, outs: make([]Out, len(inputs)), done: make(chan struct{})}
+	w := &mapWork[In, Out]{f: f, ins: inputs, outs: prefaulted(make([]Out, len(inputs))), done: make(chan struct{})}
 	w.left.Store(int64(len(inputs)))
 	job, err := p.backend.NewJob(ctx, w)
 	if err != nil {

@@ -37,6 +37,7 @@ func main() {
 		python      = flag.String("python", "python3", "the Python `interpreter`; empty skips Python")
 		poolsPy     = flag.String("pools-py", "", "`path` of bench/python/pools.py (found from the working directory by default)")
 		limitsChild = flag.String("limits-child", "", "internal: run as a machine-limit child in `mode`")
+		firstCall   = flag.Bool("first-call", false, "only say where the cold rows' first calls spend their time (page faults, CPU) and exit")
 	)
 	flag.Parse()
 	if *limitsChild != "" {
@@ -49,6 +50,13 @@ func main() {
 	if *list {
 		for _, m := range append(rows[:len(rows):len(rows)], limitRows...) {
 			fmt.Printf("%-26s %-8s %s\n", m.id, m.unit, m.title)
+		}
+		return
+	}
+	if *firstCall {
+		if err := firstCallBreakdown(os.Stdout, newSizes(*quick, 1)); err != nil {
+			fmt.Fprintln(os.Stderr, "mpbench:", err)
+			os.Exit(1)
 		}
 		return
 	}

@@ -241,6 +241,7 @@ func tinySizes() sizes {
 
 func TestMultiproc(t *testing.T) {
 	res := newResults()
+	measureCold(selection{}, tinySizes(), res)
 	measureMultiproc(selection{}, tinySizes(), res)
 	for _, m := range rows {
 		positive(t, m.id, res.rows[m.id][implMultiproc], nil)
@@ -252,7 +253,7 @@ func TestPoolsPy(t *testing.T) {
 		t.Skip("python3 not installed")
 	}
 	res := newResults()
-	ids := []string{"apply", "rss", "uss", "uss_pss"}
+	ids := []string{"apply", "rss", "uss", "uss_pss", "map_auto_cold", "bytes_cold"}
 	sel := selection{only: regexp.MustCompile("^(" + strings.Join(ids, "|") + ")$")}
 	version, err := measurePython("python3", "", sel, tinySizes(), true, res)
 	if err != nil {
@@ -390,5 +391,17 @@ func TestJSON(t *testing.T) {
 	}
 	if strings.Join(ids, " ") != "limit.pingpong_ring limit.pingpong_raw limit.child_uss" {
 		t.Errorf("limits %v: %s", ids, b)
+	}
+}
+
+func TestFirstCall(t *testing.T) {
+	var out bytes.Buffer
+	if err := firstCallBreakdown(&out, tinySizes()); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"map_auto_cold", "bytes_cold", "A fresh process", "D C's pool"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("-first-call lacks %q:\n%s", want, out.String())
+		}
 	}
 }

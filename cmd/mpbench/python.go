@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -30,9 +31,9 @@ type pythonMeasurement struct {
 	Note    string    `json:"note"`
 }
 
-// pythonTimeout bounds the whole Python side: its share of the 3-minute run with
-// room to spare on a slow machine.
-const pythonTimeout = 4 * time.Minute
+// pythonTimeout bounds the whole Python side: its share of the run (the cold rows, a fresh
+// pool per rep, take about a minute of it) with room to spare on a slow machine.
+const pythonTimeout = 6 * time.Minute
 
 // measurePython runs pools.py and merges its numbers into res. It returns the
 // Python version, or an error saying why there are no Python columns.
@@ -56,6 +57,11 @@ func measurePython(interpreter, script string, sel selection, sz sizes, quick bo
 	ctx, cancel := context.WithTimeout(context.Background(), pythonTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, args...)
+	// At the timeout, the whole process group goes: Python's pool workers outlive a killed
+	// parent and would hold its stdout open, and Run would wait for them for ever.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 5 * time.Second
 	var stdout bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, os.Stderr // pools.py reports progress on stderr
 	progress("python %s", script)
