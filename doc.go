@@ -74,6 +74,16 @@
 // exits when its control socket (which carries nothing else) closes. Killing a worker kills its process group, so processes
 // its task started die with it.
 //
+// # Sharing between processes
+//
+// SharedArray, Value, Lock, Semaphore, Event, Condition and Barrier (and Queue and Pipe) are
+// handles to shared memory. They travel to a worker as (part of) a task's argument, including
+// the Initializer's, and back as (part of) a result, and there they are the same object: the
+// memory's descriptor passes over a unix socket between the parent and each worker, once per
+// process and object. Nothing has a name in the filesystem, and the memory goes when the last
+// process holding it ends, however it ends. A Lock or Semaphore held by a process that dies
+// does not stay held: see Lock and Semaphore. Every call that waits takes a ctx.
+//
 // # Cost
 //
 // Pools, Processes, Funcs and Futures are safe for concurrent use. Starting a worker costs a
