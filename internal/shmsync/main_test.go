@@ -142,6 +142,14 @@ func runChild(mode string) {
 			}
 		}
 		fmt.Println("done")
+	case "cond-wait":
+		m, c := at[Mutex](mem, 0), at[Condition](mem, 64)
+		m.Lock(ctx)
+		fmt.Println("waiting")
+		c.Wait(ctx, m)
+		m.Unlock()
+		fmt.Println("woken")
+		time.Sleep(time.Hour)
 	case "acquire-and-hang":
 		s := at[Semaphore](mem, 0)
 		for range 2 {

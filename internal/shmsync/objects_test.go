@@ -182,3 +182,35 @@ func TestEventSetThenClearWakesWaiter(t *testing.T) {
 		t.Fatal("a waiter missed a Set followed at once by Clear")
 	}
 }
+
+func TestConditionSignalSkipsDeadWaiter(t *testing.T) {
+	t.Parallel()
+	p := newPage(t)
+	m, c := at[Mutex](p.mem, 0), at[Condition](p.mem, 64)
+	child := startChild(t, p, "cond-wait")
+	child.expect(t, "waiting")
+	for c.tickets.Load() != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	child.kill(t)
+	ctx := context.Background()
+	woken := make(chan error, 1)
+	go func() {
+		m.Lock(ctx)
+		_, err := c.Wait(ctx, m)
+		m.Unlock()
+		woken <- err
+	}()
+	for c.tickets.Load() != 2 {
+		time.Sleep(time.Millisecond)
+	}
+	c.Signal()
+	select {
+	case err := <-woken:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Signal went to a waiter whose process had died")
+	}
+}
