@@ -126,6 +126,10 @@ func (a *SharedArray[T]) GobDecode(b []byte) error {
 		obj.Release(false)
 		return fmt.Errorf("multiproc: a SharedArray of another element type arrived as a SharedArray[%v]", reflect.TypeFor[T]())
 	}
+	if h.elemSize > 0 && h.n > uint64(len(obj.Mem)-arrayData)/h.elemSize {
+		obj.Release(false)
+		return fmt.Errorf("multiproc: a SharedArray of %d elements arrived in %d bytes", h.n, len(obj.Mem))
+	}
 	a.init(obj, int(h.n))
 	return nil
 }
