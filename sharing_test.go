@@ -745,3 +745,111 @@ func TestHandleInUseIsNotCollected(t *testing.T) {
 		cancel()
 	}
 }
+
+var (
+	// hammerLock locks and unlocks the Lock until the process is killed, counting in Count.
+	hammerLock = multiproc.Register("sharing.hammerLock", func(ctx context.Context, s shared) (struct{}, error) {
+		for ctx.Err() == nil {
+			if err := s.Lock.Lock(ctx); err != nil && !errors.Is(err, multiproc.ErrOwnerDied) {
+				return struct{}{}, err
+			}
+			s.Array.Slice()[0]++
+			s.Count.Add(1)
+			s.Lock.Unlock()
+		}
+		return struct{}{}, nil
+	})
+)
+
+// Processes killed at random moments of locking and unlocking never leave the Lock wedged.
+func TestLockSurvivesKillsAtRandomMoments(t *testing.T) {
+	t.Parallel()
+	ctx := ctxFor(t)
+	s := newShared(t, 1)
+	died := 0
+	for round := range 8 {
+		var procs []*multiproc.Process[struct{}]
+		for range 2 {
+			p, err := multiproc.Start(ctx, hammerLock, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			procs = append(procs, p)
+		}
+		eventually(t, 30*time.Second, "the processes locking", func() bool { return s.Count.Load() > int64(round+1)*100 })
+		time.Sleep(time.Duration(round%4) * time.Millisecond)
+		for _, p := range procs {
+			p.Kill()
+		}
+		for _, p := range procs {
+			p.Wait(ctx)
+		}
+		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := s.Lock.Lock(lctx)
+		cancel()
+		switch {
+		case errors.Is(err, multiproc.ErrOwnerDied):
+			died++
+		case err != nil:
+			t.Fatalf("round %d: Lock after the holders were killed = %v", round, err)
+		}
+		s.Lock.Unlock()
+	}
+	t.Logf("8 rounds, %d found the lock held by a killed process; %d lockings", died, s.Count.Load())
+}
+
+type semHammer struct {
+	S     *multiproc.Semaphore
+	Count *multiproc.Value[int64]
+}
+
+var hammerSemaphore = multiproc.Register("sharing.hammerSemaphore", func(ctx context.Context, h semHammer) (struct{}, error) {
+	for ctx.Err() == nil {
+		if err := h.S.Acquire(ctx); err != nil {
+			return struct{}{}, err
+		}
+		h.Count.Add(1)
+		if err := h.S.Release(); err != nil {
+			return struct{}{}, err
+		}
+	}
+	return struct{}{}, nil
+})
+
+// Processes killed at random moments of acquiring and releasing never take permits with them.
+func TestSemaphoreSurvivesKillsAtRandomMoments(t *testing.T) {
+	t.Parallel()
+	ctx := ctxFor(t)
+	s, _ := multiproc.NewSemaphore(2)
+	count, _ := multiproc.NewValue[int64](0)
+	for round := range 6 {
+		var procs []*multiproc.Process[struct{}]
+		for range 3 {
+			p, err := multiproc.Start(ctx, hammerSemaphore, semHammer{s, count})
+			if err != nil {
+				t.Fatal(err)
+			}
+			procs = append(procs, p)
+		}
+		eventually(t, 30*time.Second, "the processes acquiring", func() bool { return count.Load() > int64(round+1)*100 })
+		time.Sleep(time.Duration(round%3) * time.Millisecond)
+		for _, p := range procs {
+			p.Kill()
+		}
+		for _, p := range procs {
+			p.Wait(ctx)
+		}
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		for i := range 2 {
+			if err := s.Acquire(actx); err != nil {
+				t.Fatalf("round %d: permit %d after the holders were killed: %v", round, i, err)
+			}
+		}
+		cancel()
+		if s.TryAcquire() {
+			t.Fatalf("round %d: a third permit of two", round)
+		}
+		s.Release()
+		s.Release()
+	}
+}
