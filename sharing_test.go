@@ -853,3 +853,52 @@ func TestSemaphoreSurvivesKillsAtRandomMoments(t *testing.T) {
 		s.Release()
 	}
 }
+
+var (
+	readArray = multiproc.Register("sharing.readArray", func(ctx context.Context, a *multiproc.SharedArray[byte]) (int, error) {
+		n := 0
+		for _, b := range a.Slice() {
+			n += int(b)
+		}
+		return n, nil
+	})
+	// sharedMapped returns how many mappings of shared objects the worker has, once
+	// collections have let go of the handles its tasks dropped.
+	sharedMapped = multiproc.Register("sharing.sharedMapped", func(ctx context.Context, _ int) (int, error) {
+		if _, err := settledFDs(); err != nil {
+			return 0, err
+		}
+		b, err := os.ReadFile("/proc/self/maps")
+		return strings.Count(string(b), "memfd:multiproc"), err
+	})
+)
+
+// A worker that receives a new SharedArray for every task, and drops it, does not keep their
+// memory mapped.
+func TestSharedArraysDroppedInWorkerAreUnmapped(t *testing.T) {
+	if runtime.GOOS != "linux" || shm.Kind != "memfd" {
+		t.Skip("reads /proc/PID/maps for memfds")
+	}
+	t.Parallel()
+	p := newPool(t, multiproc.Processes(1))
+	ctx := ctxFor(t)
+	for i := range 100 {
+		a, err := multiproc.NewSharedArray[byte](1 << 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Slice()[i] = 1
+		if n, err := multiproc.Apply(ctx, p, readArray, a); err != nil || n != 1 {
+			t.Fatalf("the worker read %d, %v", n, err)
+		}
+		a.Close()
+	}
+	n, err := multiproc.Apply(ctx, p, sharedMapped, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the worker maps %d shared objects after 100 tasks with an array each", n)
+	if n > 10 {
+		t.Fatalf("the worker keeps %d arrays mapped that its tasks dropped", n)
+	}
+}
