@@ -243,6 +243,7 @@ func TestMultiproc(t *testing.T) {
 	res := newResults()
 	measureCold(selection{}, tinySizes(), res)
 	measureMultiproc(selection{}, tinySizes(), res)
+	measureSharing(selection{}, tinySizes(), res)
 	for _, m := range rows {
 		positive(t, m.id, res.rows[m.id][implMultiproc], nil)
 	}
