@@ -423,3 +423,36 @@ func TestQueueNoLeaks(t *testing.T) {
 		return openFDs(t) <= before+1
 	})
 }
+
+// exampleProduce puts 1, 2 and 3 on the queue, then closes it.
+var exampleProduce = multiproc.Register("example.produce", func(ctx context.Context, q *multiproc.Queue[int]) (struct{}, error) {
+	for i := 1; i <= 3; i++ {
+		if err := q.Put(ctx, i); err != nil {
+			return struct{}{}, err
+		}
+	}
+	return struct{}{}, q.Close()
+})
+
+func ExampleQueue() {
+	ctx := context.Background()
+	q, err := multiproc.NewQueue[int](8)
+	if err != nil {
+		panic(err)
+	}
+	// The queue travels to the process as its argument: the same queue there.
+	if _, err := multiproc.Start(ctx, exampleProduce, q); err != nil {
+		panic(err)
+	}
+	// All ends once the producer has closed the queue and every item is taken.
+	for v, err := range q.All(ctx) {
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(v)
+	}
+	// Output:
+	// 1
+	// 2
+	// 3
+}
