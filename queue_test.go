@@ -441,7 +441,8 @@ func ExampleQueue() {
 		panic(err)
 	}
 	// The queue travels to the process as its argument: the same queue there.
-	if _, err := multiproc.Start(ctx, exampleProduce, q); err != nil {
+	producer, err := multiproc.Start(ctx, exampleProduce, q)
+	if err != nil {
 		panic(err)
 	}
 	// All ends once the producer has closed the queue and every item is taken.
@@ -451,6 +452,7 @@ func ExampleQueue() {
 		}
 		fmt.Println(v)
 	}
+	producer.Wait(ctx)
 	// Output:
 	// 1
 	// 2
