@@ -208,3 +208,39 @@ func TestHandlesTravelToInitializer(t *testing.T) {
 		t.Fatalf("Count = %d after 20 tasks added 1 through the initializer's handle", got)
 	}
 }
+
+func TestHandlesTravelFromStartedProcess(t *testing.T) {
+	t.Parallel()
+	ctx := ctxFor(t)
+	for range 5 {
+		proc, err := multiproc.Start(ctx, makeShared, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := proc.Wait(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Count.Load() != 4 || s.Array.Slice()[3] != 12 {
+			t.Fatalf("handles from a process that ended read %d, %v", s.Count.Load(), s.Array.Slice())
+		}
+		s.Array.Close()
+	}
+}
+
+func TestHandlesTravelFromRecycledWorker(t *testing.T) {
+	t.Parallel()
+	p := newPool(t, multiproc.Processes(1), multiproc.MaxTasksPerWorker(1))
+	ctx := ctxFor(t)
+	ins := []int{1, 2, 3, 4, 5, 6}
+	outs, err := multiproc.Map(ctx, p, makeShared, ins, multiproc.ChunkSize(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range outs {
+		if s.Count.Load() != int64(ins[i]) {
+			t.Fatalf("output %d: Count %d", i, s.Count.Load())
+		}
+		s.Array.Close()
+	}
+}

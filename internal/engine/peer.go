@@ -4,8 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
-
-	"golang.org/x/sys/unix"
+	"syscall"
 
 	"github.com/multiproc/multiproc/internal/peermem"
 	"github.com/multiproc/multiproc/internal/wire"
@@ -61,7 +60,7 @@ func (p *peerLink) Fetch(addr uint64, n int) ([]byte, error) {
 // readErr is the error of a failed read of the worker's memory: it has ended, or it named
 // memory it does not have.
 func (p *peerLink) readErr(err error) error {
-	if errors.Is(err, unix.ESRCH) {
+	if errors.Is(err, syscall.ESRCH) {
 		return errWorkerGone
 	}
 	return fmt.Errorf("%w: %v", wire.ErrProtocol, err)

@@ -73,12 +73,11 @@ func (e *Engine) startWorker(name string) (*worker, error) {
 	}
 	var guard *memlimit.Guard
 	if e.lim != nil {
-		attr := &syscall.SysProcAttr{}
 		var err error
-		if guard, cfg.Env, err = e.lim.Prepare([]string{}, attr); err != nil {
+		if guard, cfg.Env, err = e.lim.Prepare([]string{}); err != nil {
 			return nil, err
 		}
-		cfg.UseCgroup, cfg.CgroupFD = attr.UseCgroupFD, attr.CgroupFD
+		cfg.CgroupFD, cfg.UseCgroup = guard.CgroupFD()
 		cfg.StderrTee = guard.Stderr()
 	}
 	child, err := spawn.Start(cfg)

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/multiproc/multiproc/internal/procid"
+	"github.com/multiproc/multiproc/internal/shm"
 )
 
 // Kind says what an object holds; the root package numbers its handle types. A token is
@@ -40,11 +41,11 @@ var table = struct {
 
 // Create makes an object of size bytes, zeroed, with one reference.
 func Create(kind Kind, size int) (*Object, error) {
-	f, err := createShm("multiproc", size)
+	f, err := shm.Create("multiproc", size)
 	if err != nil {
 		return nil, fmt.Errorf("multiproc: shared memory: %w", err)
 	}
-	mem, err := mapShm(int(f.Fd()), size)
+	mem, err := shm.Map(int(f.Fd()), size)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("multiproc: shared memory: %w", err)
@@ -96,7 +97,7 @@ func (o *Object) freeIfUnused() {
 		delete(table.objects, o.Key)
 	}
 	if !o.keepMapping {
-		unmapShm(o.Mem)
+		shm.Unmap(o.Mem)
 	}
 	o.Mem = nil
 }
@@ -166,11 +167,11 @@ func adopt(t token, f *os.File) (*Object, error) {
 		f.Close()
 		return o, nil
 	}
-	if size, err := sizeShm(int(f.Fd())); err != nil || size < int64(t.size) {
+	if size, err := shm.Size(int(f.Fd())); err != nil || size < int64(t.size) {
 		f.Close()
 		return nil, fmt.Errorf("multiproc: the shared memory received holds %d bytes, not %d (%v)", size, t.size, err)
 	}
-	mem, err := mapShm(int(f.Fd()), t.size)
+	mem, err := shm.Map(int(f.Fd()), t.size)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("multiproc: shared memory: %w", err)
@@ -180,7 +181,7 @@ func adopt(t token, f *os.File) (*Object, error) {
 	if o := table.objects[t.key]; o != nil && o.file != nil {
 		o.refs++
 		f.Close()
-		unmapShm(mem)
+		shm.Unmap(mem)
 		return o, nil
 	}
 	o := &Object{Key: t.key, Kind: t.kind, Mem: mem, file: f, refs: 1}

@@ -20,6 +20,9 @@ const (
 	MechanismCgroup Mechanism = "cgroup"
 	// MechanismRlimit: the worker's RLIMIT_DATA and GC limit, plus the parent's RSS watchdog.
 	MechanismRlimit Mechanism = "rlimit+watchdog"
+	// MechanismWatchdog: the worker's GC limit and the parent's RSS watchdog, nothing in the
+	// kernel (the portable build: see kernelLimits).
+	MechanismWatchdog Mechanism = "watchdog"
 )
 
 // String returns the mechanism's name, "none" for MechanismNone.
@@ -54,7 +57,7 @@ func ParseEnv(v string) (Mechanism, int64, error) {
 		return MechanismNone, 0, fmt.Errorf(errPrefix+"malformed %s value %q", EnvVar, v)
 	}
 	m := Mechanism(v[:i])
-	if m != MechanismCgroup && m != MechanismRlimit {
+	if m != MechanismCgroup && m != MechanismRlimit && m != MechanismWatchdog {
 		return MechanismNone, 0, fmt.Errorf(errPrefix+"unknown mechanism in %s value %q", EnvVar, v)
 	}
 	limit, err := strconv.ParseInt(v[i+1:], 10, 64)
@@ -83,8 +86,8 @@ func WithEnv(env []string, m Mechanism, limit int64) []string {
 // ApplyFromEnv applies the limit the parent put in EnvVar, then removes EnvVar from the
 // environment so that programs a task runs do not see it (they inherit the rlimit anyway).
 // It returns MechanismNone and nil when EnvVar is not set. With MechanismRlimit it calls
-// ApplyInWorker; with MechanismCgroup, where the kernel enforces the limit, it only sets the GC
-// memory limit. A worker calls it first thing at startup.
+// ApplyInWorker; with MechanismCgroup, where the kernel enforces the limit, and with
+// MechanismWatchdog, where the parent does, it only sets the GC memory limit. A worker calls it first thing at startup.
 func ApplyFromEnv() (Mechanism, error) {
 	v, ok := os.LookupEnv(EnvVar)
 	if !ok {
@@ -95,7 +98,7 @@ func ApplyFromEnv() (Mechanism, error) {
 		return MechanismNone, err
 	}
 	switch m {
-	case MechanismCgroup:
+	case MechanismCgroup, MechanismWatchdog:
 		SetGCLimit(limit)
 	case MechanismRlimit:
 		if err := ApplyInWorker(limit); err != nil {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -35,6 +34,12 @@ func NewLimiter(ctx context.Context, cfg Config) (*Limiter, error) {
 		return nil, err
 	}
 	l := &Limiter{limit: cfg.Limit, onExceed: cfg.OnExceed, guards: make(map[int]*Guard)}
+	if !kernelLimits {
+		l.mech = MechanismWatchdog
+		l.cgErr = fmt.Errorf("%w: the portable build uses no cgroup", ErrNoCgroup)
+		l.wd = NewWatchdog(cfg.Interval, l.exceeded)
+		return l, nil
+	}
 	if cfg.NoCgroup {
 		l.cgErr = fmt.Errorf("%w: not asked for", ErrNoCgroup)
 	} else {
@@ -64,23 +69,27 @@ func (l *Limiter) CgroupErr() error { return l.cgErr }
 
 // Prepare readies the start of one worker. It returns the worker's Guard and its environment:
 // env with EnvVar added (a nil env stands for os.Environ(), as in os/exec). With the cgroup
-// mechanism it creates the worker's cgroup and sets attr.UseCgroupFD and attr.CgroupFD, so attr
-// must not be nil then. Start the worker with both, then call Started, or Exited if the start
-// failed.
-func (l *Limiter) Prepare(env []string, attr *syscall.SysProcAttr) (*Guard, []string, error) {
+// mechanism it creates the worker's cgroup, which the worker must start in (Guard.CgroupFD).
+// Start the worker, then call Started, or Exited if the start failed.
+func (l *Limiter) Prepare(env []string) (*Guard, []string, error) {
 	g := &Guard{l: l}
 	if l.mech == MechanismCgroup {
-		if attr == nil {
-			return nil, nil, errors.New(errPrefix + "Prepare needs a SysProcAttr to put the cgroup in")
-		}
 		cg, err := l.root.NewGroup(l.limit)
 		if err != nil {
 			return nil, nil, err
 		}
 		g.cg = cg
-		attr.UseCgroupFD, attr.CgroupFD = true, cg.FD()
 	}
 	return g, WithEnv(env, l.mech, l.limit), nil
+}
+
+// CgroupFD returns the descriptor of the cgroup the worker must start in
+// (syscall.SysProcAttr's UseCgroupFD and CgroupFD), and whether there is one.
+func (g *Guard) CgroupFD() (fd int, ok bool) {
+	if g.cg == nil {
+		return 0, false
+	}
+	return g.cg.FD(), true
 }
 
 // Close stops the watchdog. Workers still running stay limited by their rlimit or cgroup;

@@ -5,7 +5,6 @@ package memlimit
 import (
 	"context"
 	"io"
-	"syscall"
 )
 
 // This file keeps the package's portable surface compiling where there is no mechanism: the
@@ -24,7 +23,7 @@ func (l *Limiter) Mechanism() Mechanism { return MechanismNone }
 func (l *Limiter) Limit() int64         { return 0 }
 func (l *Limiter) CgroupErr() error     { return errUnsupported }
 func (l *Limiter) Close() error         { return nil }
-func (l *Limiter) Prepare(env []string, attr *syscall.SysProcAttr) (*Guard, []string, error) {
+func (l *Limiter) Prepare(env []string) (*Guard, []string, error) {
 	return nil, nil, errUnsupported
 }
 
@@ -32,6 +31,7 @@ func (l *Limiter) Prepare(env []string, attr *syscall.SysProcAttr) (*Guard, []st
 type Guard struct{ scanner OOMScanner }
 
 func (g *Guard) Started(pid int) error                             { return errUnsupported }
+func (g *Guard) CgroupFD() (fd int, ok bool)                       { return 0, false }
 func (g *Guard) Stderr() io.Writer                                 { return &g.scanner }
 func (g *Guard) Usage() (int64, error)                             { return 0, errUnsupported }
 func (g *Guard) Exceeded() bool                                    { return false }

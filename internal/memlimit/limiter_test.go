@@ -22,6 +22,15 @@ func limiterConfigs() map[string]Config {
 	}
 }
 
+// attrFor starts a worker in its Guard's cgroup, if it has one.
+func attrFor(g *Guard) *syscall.SysProcAttr {
+	attr := &syscall.SysProcAttr{}
+	if fd, ok := g.CgroupFD(); ok {
+		attr.UseCgroupFD, attr.CgroupFD = true, fd
+	}
+	return attr
+}
+
 func newTestLimiter(t *testing.T, cfg Config) *Limiter {
 	t.Helper()
 	l, err := NewLimiter(context.Background(), cfg)
@@ -47,11 +56,11 @@ func TestLimiterLeavesWorkerUnderLimit(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			l := newTestLimiter(t, cfg)
-			attr := &syscall.SysProcAttr{}
-			g, env, err := l.Prepare(nil, attr)
+			g, env, err := l.Prepare(nil)
 			if err != nil {
 				t.Fatal(err)
 			}
+			attr := attrFor(g)
 			c := startChild(t, "steady", steadyLive, env, attr, g.Stderr())
 			if err := g.Started(c.cmd.Process.Pid); err != nil {
 				t.Fatal(err)
@@ -97,11 +106,11 @@ func TestLimiterStopsHog(t *testing.T) {
 			var exceeded atomic.Int32
 			cfg.OnExceed = func(pid int, used, limit int64) { exceeded.Add(1) }
 			l := newTestLimiter(t, cfg)
-			attr := &syscall.SysProcAttr{}
-			g, env, err := l.Prepare(nil, attr)
+			g, env, err := l.Prepare(nil)
 			if err != nil {
 				t.Fatal(err)
 			}
+			attr := attrFor(g)
 			c := startChild(t, "hog", hogBytes, env, attr, g.Stderr())
 			if err := g.Started(c.cmd.Process.Pid); err != nil {
 				t.Fatal(err)
@@ -138,11 +147,11 @@ func TestLimiterStopsHog(t *testing.T) {
 func TestLimiterPrepare(t *testing.T) {
 	t.Parallel()
 	l := newTestLimiter(t, Config{Limit: testLimit, NoCgroup: true})
-	g, env, err := l.Prepare(nil, nil)
+	g, env, err := l.Prepare(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(env) != len(os.Environ())+1 || env[len(env)-1] != EnvVar+"="+EnvValue(MechanismRlimit, testLimit) {
+	if len(env) != len(os.Environ())+1 || env[len(env)-1] != EnvVar+"="+EnvValue(fallbackMechanism, testLimit) {
 		t.Errorf("Prepare(nil) env ends %q, want os.Environ() and %s", env[len(env)-1], EnvVar)
 	}
 	if _, err := g.Usage(); err == nil {
@@ -155,10 +164,10 @@ func TestLimiterPrepare(t *testing.T) {
 	if _, err := NewLimiter(context.Background(), Config{}); err == nil {
 		t.Error("NewLimiter with no limit: want an error")
 	}
-	if !strings.Contains(l.CgroupErr().Error(), "not asked for") {
+	if !strings.Contains(l.CgroupErr().Error(), fallbackCgroupErr) {
 		t.Errorf("CgroupErr with NoCgroup = %v", l.CgroupErr())
 	}
-	if l.Limit() != testLimit || l.Mechanism().String() != "rlimit+watchdog" {
+	if l.Limit() != testLimit || l.Mechanism() != fallbackMechanism {
 		t.Errorf("Limit %d, Mechanism %s", l.Limit(), l.Mechanism())
 	}
 }

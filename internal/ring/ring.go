@@ -16,8 +16,8 @@
 // machine whose CPUs all run tasks, each of those wake-ups takes a CPU from a task (CPU-bound
 // work ran 10% slower that way).
 //
-// The memory is a memfd mapped by both processes: it has no name in the filesystem, so nothing
-// is left behind whatever happens to either of them. Neither side can tell when the other has
+// The memory is mapped by both processes from internal/shm: it has no name in the filesystem,
+// so nothing is left behind whatever happens to either of them. Neither side can tell when the other has
 // died; whoever learns it (the parent reaping its child, the child seeing its parent's socket
 // close) calls Close, after which reads return what was written and then io.EOF, and writes
 // fail.
@@ -34,7 +34,7 @@ import (
 	"time"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
+	"github.com/multiproc/multiproc/internal/shm"
 )
 
 // ErrClosed is returned by writes to a closed ring.
@@ -361,24 +361,19 @@ func (c *Conn) Close() {
 	})
 }
 
-// Create makes a pair of rings of size bytes each way (a power of two, at least a page) in a
-// new memfd, and returns the file to give the other process and this process's end, which
-// writes the first ring and reads the second. The file is close-on-exec: pass it explicitly.
-// Both ends must Listen before they read or write.
+// Create makes a pair of rings of size bytes each way (a power of two, at least a page) in new
+// shared memory (internal/shm), and returns the file to give the other process and this
+// process's end, which writes the first ring and reads the second. The file is close-on-exec:
+// pass it explicitly. Both ends must Listen before they read or write.
 func Create(size int) (*os.File, *Conn, error) {
 	if size < headerSpace || size&(size-1) != 0 {
 		return nil, nil, fmt.Errorf("ring: size %d is not a power of two of at least %d", size, headerSpace)
 	}
-	fd, err := unix.MemfdCreate("multiproc-rings", unix.MFD_CLOEXEC)
+	f, err := shm.Create("multiproc-rings", 2*(headerSpace+size))
 	if err != nil {
-		return nil, nil, fmt.Errorf("ring: memfd_create: %w", err)
+		return nil, nil, fmt.Errorf("ring: %w", err)
 	}
-	f := os.NewFile(uintptr(fd), "multiproc-rings")
-	if err := unix.Ftruncate(fd, int64(2*(headerSpace+size))); err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("ring: sizing the rings: %w", err)
-	}
-	c, err := mapEnd(fd, 0)
+	c, err := mapEnd(int(f.Fd()), 0)
 	if err != nil {
 		f.Close()
 		return nil, nil, err
@@ -394,16 +389,16 @@ func Open(fd int) (*Conn, error) { return mapEnd(fd, 1) }
 // The mapping lives as long as the Conn is reachable: it is unmapped by a cleanup, never while
 // a goroutine may still touch it.
 func mapEnd(fd, side int) (*Conn, error) {
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
+	total, err := shm.Size(fd)
+	if err != nil {
 		return nil, fmt.Errorf("ring: %w", err)
 	}
-	region := int(st.Size / 2)
+	region := int(total / 2)
 	size := region - headerSpace
-	if st.Size%2 != 0 || size < headerSpace || size&(size-1) != 0 {
-		return nil, fmt.Errorf("ring: a file of %d bytes does not hold two rings", st.Size)
+	if total%2 != 0 || size < headerSpace || size&(size-1) != 0 {
+		return nil, fmt.Errorf("ring: a file of %d bytes does not hold two rings", total)
 	}
-	mem, err := unix.Mmap(fd, 0, 2*region, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	mem, err := shm.Map(fd, 2*region)
 	if err != nil {
 		return nil, fmt.Errorf("ring: mapping the rings: %w", err)
 	}
@@ -417,6 +412,6 @@ func mapEnd(fd, side int) (*Conn, error) {
 	c.Writer.init(first, &c.bells, ioSync)
 	c.Reader.init(second, &c.bells, ioSync)
 	c.out, c.in = c.Writer.h, c.Reader.h
-	runtime.AddCleanup(c, func(m []byte) { unix.Munmap(m) }, mem)
+	runtime.AddCleanup(c, func(m []byte) { shm.Unmap(m) }, mem)
 	return c, nil
 }

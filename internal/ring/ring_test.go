@@ -1,3 +1,5 @@
+//go:build unix
+
 package ring
 
 import (
@@ -72,12 +74,33 @@ func pair(t *testing.T, size int) (a, b *Conn) {
 
 // sockets returns both ends of a non-blocking socketpair.
 func sockets(t testing.TB) (*os.File, *os.File) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	for _, fd := range fds {
+		unix.CloseOnExec(fd)
+		if err := unix.SetNonblock(fd, true); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return os.NewFile(uintptr(fds[0]), "a"), os.NewFile(uintptr(fds[1]), "b")
 }
+
+// eventually polls cond until it holds, and fails the test if it does not within 10 s.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("still not %s after 10s", what)
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+}
+
+// asleep reports whether the reader of r is asleep, or about to be.
+func asleep(r *ring) bool { return r.h.readerWaits.Load() == 1 }
 
 func TestCreateRejectsBadSizes(t *testing.T) {
 	for _, size := range []int{0, 100, 4095, 6000, 3 << 12} {
@@ -147,7 +170,7 @@ func TestCloseWakesReader(t *testing.T) {
 		_, err = b.Read(buf)
 		done <- err
 	}()
-	time.Sleep(10 * time.Millisecond) // let it sleep; it must work either way
+	eventually(t, "asleep", func() bool { return asleep(&b.Reader.ring) })
 	a.Write([]byte("last"))
 	a.Close()
 	select {
@@ -171,7 +194,7 @@ func TestCloseWakesWriter(t *testing.T) {
 				_, err := a.Write(make([]byte, 3*4096))
 				done <- err
 			}()
-			time.Sleep(10 * time.Millisecond)
+			eventually(t, "waiting for room", func() bool { return a.Writer.h.writerWaits.Load() == 1 })
 			if closer == "writer's side" {
 				a.Close()
 			} else {
@@ -189,13 +212,20 @@ func TestCloseWakesWriter(t *testing.T) {
 	}
 }
 
-// countingWaiter polls for a fixed time and counts the outcomes.
+// countingWaiter polls for a fixed time and counts the outcomes. Each Poll sends on asked,
+// if set.
 type countingWaiter struct {
 	poll       time.Duration
 	hits, miss int
+	asked      chan struct{}
 }
 
-func (w *countingWaiter) Poll() time.Duration { return w.poll }
+func (w *countingWaiter) Poll() time.Duration {
+	if w.asked != nil {
+		w.asked <- struct{}{}
+	}
+	return w.poll
+}
 func (w *countingWaiter) Polled(hit bool) {
 	if hit {
 		w.hits++
@@ -208,10 +238,10 @@ func (w *countingWaiter) Polled(hit bool) {
 // a miss when nothing came while it polled, a hit when something did.
 func TestWaiter(t *testing.T) {
 	a, b := pair(t, 4096)
-	w := &countingWaiter{poll: time.Millisecond}
+	w := &countingWaiter{poll: time.Millisecond, asked: make(chan struct{}, 1)}
 	b.Waiter = w
-	go func() {
-		time.Sleep(20 * time.Millisecond)
+	go func() { // after the reader polled in vain and went to sleep
+		eventually(t, "asleep", func() bool { return asleep(&b.Reader.ring) })
 		a.Write([]byte("x"))
 	}()
 	buf := make([]byte, 4)
@@ -221,9 +251,10 @@ func TestWaiter(t *testing.T) {
 	if w.hits != 0 || w.miss != 1 {
 		t.Fatalf("after a message that came late: %d hits, %d misses; want 0, 1", w.hits, w.miss)
 	}
+	<-w.asked
 	w.poll = 5 * time.Second
-	go func() {
-		time.Sleep(time.Millisecond)
+	go func() { // while the reader polls
+		<-w.asked
 		a.Write([]byte("y"))
 	}()
 	if _, err := b.Read(buf); err != nil {
@@ -242,7 +273,7 @@ func TestWaiter(t *testing.T) {
 	// that skipped it left them waiting.
 	w.poll = time.Millisecond
 	go func() {
-		time.Sleep(20 * time.Millisecond)
+		<-w.asked
 		a.Write([]byte("w"))
 	}()
 	if _, err := b.Read(make([]byte, 1<<20)); err != nil {
@@ -259,7 +290,10 @@ func TestAcrossProcesses(t *testing.T) {
 	c, cmd := startEcho(t)
 	defer cmd.Wait()
 	buf := make([]byte, 1<<20)
-	for _, size := range []int{1, 100, 4096, 65536, 1 << 20} {
+	for i, size := range []int{1, 100, 4096, 65536, 1 << 20} {
+		if i%2 == 1 { // sometimes the child sleeps, sometimes not
+			eventually(t, "asleep", func() bool { return asleep(&c.Writer.ring) })
+		}
 		msg := bytes.Repeat([]byte{byte(size)}, size)
 		go c.Write(msg)
 		if _, err := io.ReadFull(c, buf[:size]); err != nil {
@@ -268,7 +302,6 @@ func TestAcrossProcesses(t *testing.T) {
 		if !bytes.Equal(buf[:size], msg) {
 			t.Fatalf("echo of %d bytes came back changed", size)
 		}
-		time.Sleep(time.Millisecond) // sometimes the child sleeps, sometimes not
 	}
 	c.Write([]byte("bye"))
 	if err := cmd.Wait(); err != nil {

@@ -25,8 +25,9 @@ var (
 // Invariants: count = n - the sum of held over the holders, whenever mu is free. mu guards
 // count's changes and the holders; count is read without it. A holder slot's id is the
 // process whose permits it counts, or 0. A process's permits are given back by whoever finds
-// it dead (a waiter, every Slice; or the next to take mu, if it died holding mu): dropping a
-// dead process's slot and counting anew is right wherever it stopped.
+// it dead (a caller that finds no permit free, at most once a Slice across all processes; or the
+// next to take mu, if it died holding mu): dropping a dead process's slot and counting anew is
+// right wherever it stopped.
 type Semaphore struct {
 	mu      Mutex
 	n       atomic.Uint32

@@ -10,8 +10,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // The environment a worker is started with. A process is a worker exactly when EnvWorker is
@@ -30,15 +28,6 @@ const (
 	StatusFD = 4 // the status page
 	RingsFD  = 5 // the rings that carry frames each way (internal/ring)
 )
-
-// OpenConn returns a worker's end of its control socket, non-blocking so that the runtime's
-// poller waits on it (passing it to the worker made it blocking).
-func OpenConn() (*os.File, error) {
-	if err := unix.SetNonblock(ConnFD, true); err != nil {
-		return nil, fmt.Errorf("multiproc: control socket: %w", err)
-	}
-	return os.NewFile(ConnFD, "multiproc-conn"), nil
-}
 
 // Identity names the running binary: device, inode, size and modification time of the file
 // /proc/self/exe refers to. A worker re-executes that very file, so parent and worker agree

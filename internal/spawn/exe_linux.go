@@ -1,3 +1,5 @@
+//go:build !multiproc_portable
+
 package spawn
 
 // executable is the path that re-executes this very binary, even if its file was replaced or

@@ -61,7 +61,7 @@ func (o *output) copy() {
 // drainLocked reads until the pipe is empty (false: wait for more) or closed (true).
 func (o *output) drainLocked(fd int) bool {
 	for !o.eof {
-		n, err := syscall.Read(fd, o.buf)
+		n, err := readPipe(fd, o.buf)
 		if n > 0 {
 			o.head.write(o.buf[:n])
 			o.tail.write(o.buf[:n])

@@ -10,11 +10,10 @@ import (
 	"sync"
 	"syscall"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/multiproc/multiproc/internal/handle"
 	"github.com/multiproc/multiproc/internal/peermem"
 	"github.com/multiproc/multiproc/internal/ring"
+	"github.com/multiproc/multiproc/internal/shm"
 	"github.com/multiproc/multiproc/internal/wire"
 )
 
@@ -70,7 +69,7 @@ const ringSize = 256 << 10
 
 // Start starts a worker. The worker runs in a process group of its own, so that the terminal's
 // Ctrl-C reaches only the parent and so that a task's own children can be killed with it; it
-// receives SIGKILL when the parent dies.
+// receives SIGKILL when the parent dies (Linux), or leaves when its control socket ends.
 func Start(cfg Config) (c *Child, err error) {
 	var closers []io.Closer
 	defer func() {
@@ -78,17 +77,10 @@ func Start(cfg Config) (c *Child, err error) {
 			f.Close()
 		}
 	}()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	conn, childConn, err := socketPair()
 	if err != nil {
-		return nil, fmt.Errorf("multiproc: socketpair: %w", err)
-	}
-	if err := unix.SetNonblock(fds[0], true); err != nil {
-		unix.Close(fds[0])
-		unix.Close(fds[1])
 		return nil, err
 	}
-	conn := os.NewFile(uintptr(fds[0]), "multiproc-conn")
-	childConn := os.NewFile(uintptr(fds[1]), "multiproc-conn-child")
 	closers = append(closers, childConn)
 
 	statusFile, status, err := newStatusPage()
@@ -99,7 +91,7 @@ func Start(cfg Config) (c *Child, err error) {
 	closers = append(closers, statusFile)
 	ringsFile, rings, err := ring.Create(ringSize)
 	if err != nil {
-		unix.Munmap(status)
+		shm.Unmap(status)
 		conn.Close()
 		return nil, fmt.Errorf("multiproc: %w", err)
 	}
@@ -107,7 +99,7 @@ func Start(cfg Config) (c *Child, err error) {
 	unmap := true
 	defer func() {
 		if unmap {
-			unix.Munmap(status)
+			shm.Unmap(status)
 			conn.Close()
 		}
 	}()
@@ -178,15 +170,14 @@ func Start(cfg Config) (c *Child, err error) {
 	attr := &os.ProcAttr{
 		Env:   env,
 		Files: files,
-		Sys: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL,
-			UseCgroupFD: cfg.UseCgroup, CgroupFD: cfg.CgroupFD},
+		Sys:   sysProcAttr(cfg),
 	}
-	proc, err := startOnForkThread(executable(), os.Args, attr)
+	proc, err := startProcess(executable(), os.Args, attr)
 	if err != nil {
 		return nil, fmt.Errorf("multiproc: starting a worker: %w", err)
 	}
 	unmap = false
-	runtime.AddCleanup(c, func(page []byte) { unix.Munmap(page) }, status)
+	runtime.AddCleanup(c, func(page []byte) { shm.Unmap(page) }, status)
 	c.proc, c.Pid = proc, proc.Pid
 	handles.Started(c.Pid)
 	rings.Listen(conn, nil) // ends when reap closes conn
@@ -196,20 +187,14 @@ func Start(cfg Config) (c *Child, err error) {
 
 // reap waits for the worker to end, kills what is left of its process group, and collects it.
 func (c *Child) reap() {
-	var info unix.Siginfo
-	for {
-		// WNOWAIT leaves the process a zombie, so its pid and process group cannot be reused
-		// while we kill the group.
-		err := unix.Waitid(unix.P_PID, c.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
-		if err == nil || !errors.Is(err, syscall.EINTR) {
-			break
-		}
-	}
+	state := awaitExit(c.proc)
 	c.mu.Lock()
-	unix.Kill(-c.Pid, syscall.SIGKILL)
+	signalGroup(c.Pid, syscall.SIGKILL)
 	c.exited = true
 	c.mu.Unlock()
-	state, _ := c.proc.Wait()
+	if state == nil {
+		state, _ = c.proc.Wait()
+	}
 	if c.stdout != nil {
 		c.stdout.Wait()
 	}
@@ -236,7 +221,7 @@ func (c *Child) Signal(sig syscall.Signal) error {
 	if c.exited {
 		return nil
 	}
-	if err := unix.Kill(-c.Pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+	if err := signalGroup(c.Pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
 		return fmt.Errorf("multiproc: signalling worker %d: %w", c.Pid, err)
 	}
 	return nil

@@ -1,3 +1,5 @@
+//go:build !multiproc_portable
+
 package spawn
 
 import (
@@ -28,8 +30,8 @@ var (
 	forkerReqs chan startRequest
 )
 
-// startOnForkThread starts a process from the dedicated thread.
-func startOnForkThread(name string, argv []string, attr *os.ProcAttr) (*os.Process, error) {
+// startProcess starts a process from the dedicated thread.
+func startProcess(name string, argv []string, attr *os.ProcAttr) (*os.Process, error) {
 	forkerOnce.Do(func() {
 		forkerReqs = make(chan startRequest)
 		go forkThread(forkerReqs)

@@ -1,0 +1,5 @@
+//go:build !multiproc_portable
+
+package shm
+
+const portableTag = false
