@@ -72,7 +72,9 @@
 // which decides (signal.NotifyContext cancelling a Map, say). Workers never outlive the parent:
 // each gets SIGKILL when the parent dies (Pdeathsig, set from a thread that never exits) and
 // exits when its control socket (which carries nothing else) closes. Killing a worker kills its process group, so processes
-// its task started die with it.
+// its task started die with it. A process started in a group of its own outlives the worker;
+// it delays neither Close nor the news of the worker's death, and its writes to the worker's
+// stdout and stderr fail once the worker has ended.
 //
 // # Cost
 //

@@ -104,12 +104,12 @@ type oneWork[In, Out any] struct {
 func (w *oneWork[In, Out]) Func() string { return w.f.name }
 
 func (w *oneWork[In, Out]) EncodeInputs(enc *wire.Encoder, lo, hi int) error {
-	return w.f.in.encode(enc, []In{w.in})
+	return w.f.in.Encode(enc, []In{w.in})
 }
 
 func (w *oneWork[In, Out]) DecodeOutputs(dec *wire.Decoder, lo, hi int) error {
 	outs := make([]Out, 1)
-	if err := w.f.out.decode(dec, outs); err != nil {
+	if err := w.f.out.Decode(dec, outs); err != nil {
 		return err
 	}
 	w.fut.out = outs[0]

@@ -91,8 +91,8 @@ type Func[In, Out any] struct {
 
 	checkOnce sync.Once
 	checkErr  error
-	in        codec[In]
-	out       codec[Out]
+	in        wire.Codec[In]
+	out       wire.Codec[Out]
 }
 
 var registry = struct {
@@ -134,10 +134,10 @@ func (f *Func[In, Out]) usable() error {
 			"do not have it; register it at package level", ErrNotRegistered, f.name)
 	}
 	f.checkOnce.Do(func() {
-		if f.in, f.checkErr = newCodec[In](f.name, "input"); f.checkErr != nil {
+		if f.in, f.checkErr = wire.NewCodec[In](f.name, "input"); f.checkErr != nil {
 			return
 		}
-		f.out, f.checkErr = newCodec[Out](f.name, "output")
+		f.out, f.checkErr = wire.NewCodec[Out](f.name, "output")
 	})
 	return f.checkErr
 }
@@ -157,7 +157,7 @@ func (h handler[In, Out]) DecodeBatch(dec *wire.Decoder, count int) (worker.Batc
 		return nil, err
 	}
 	b := &runBatch[In, Out]{f: h.f, ins: make([]In, count), outs: make([]Out, count)}
-	if err := h.f.in.decode(dec, b.ins); err != nil {
+	if err := h.f.in.Decode(dec, b.ins); err != nil {
 		return nil, err
 	}
 	return b, nil
@@ -178,5 +178,5 @@ func (b *runBatch[In, Out]) Run(ctx context.Context, i int) error {
 }
 
 func (b *runBatch[In, Out]) EncodeOutputs(enc *wire.Encoder, lo, hi int) error {
-	return b.f.out.encode(enc, b.outs[lo:hi])
+	return b.f.out.Encode(enc, b.outs[lo:hi])
 }

@@ -85,11 +85,11 @@ type mapWork[In, Out any] struct {
 func (w *mapWork[In, Out]) Func() string { return w.f.name }
 
 func (w *mapWork[In, Out]) EncodeInputs(enc *wire.Encoder, lo, hi int) error {
-	return w.f.in.encode(enc, w.ins[lo:hi])
+	return w.f.in.Encode(enc, w.ins[lo:hi])
 }
 
 func (w *mapWork[In, Out]) DecodeOutputs(dec *wire.Decoder, lo, hi int) error {
-	return w.f.out.decode(dec, w.outs[lo:hi])
+	return w.f.out.Decode(dec, w.outs[lo:hi])
 }
 
 func (w *mapWork[In, Out]) Finish(lo, hi int, err error) {

@@ -232,14 +232,14 @@ func queueErr(err error) error {
 // task arguments. An item encoded with gob is a gob stream of its own, since any process may
 // take it.
 type items[T any] struct {
-	c       codec[T]
+	c       wire.Codec[T]
 	mayHold bool      // a T may hold a handle, which cannot travel this way
 	encs    sync.Pool // *encoder, for the kinds without gob
 	decs    sync.Pool // *wire.Decoder, likewise
 }
 
 func newItems[T any](what string) (*items[T], error) {
-	c, err := newCodec[T](what, "item")
+	c, err := wire.NewCodec[T](what, "item")
 	if err != nil {
 		return nil, err
 	}
@@ -268,26 +268,27 @@ func (it *items[T]) send(v T, put func(segs [][]byte) error) error {
 			return err
 		}
 	}
-	switch it.c.kind {
-	case codecBytes:
+	if it.c.IsBytes() {
 		seg := [1][]byte{*(*[]byte)(unsafe.Pointer(&v))}
 		return put(seg[:])
-	case codecFixed:
-		seg := [1][]byte{memory(unsafe.Pointer(&v), it.c.size)}
+	}
+	if size, ok := it.c.FixedSize(); ok {
+		seg := [1][]byte{unsafe.Slice((*byte)(unsafe.Pointer(&v)), size)}
 		return put(seg[:])
 	}
 	e, ok := it.encs.Get().(*encoder)
-	if !ok || it.c.kind == codecGob {
+	if !ok || it.c.UsesGob() {
 		e = &encoder{enc: wire.NewEncoder()} // gob: a stream of its own per item
 	}
-	if err := it.c.encode(e.enc, unsafe.Slice(&v, 1)); err != nil {
+	if err := it.c.Encode(e.enc, unsafe.Slice(&v, 1)); err != nil {
+		e.enc.Reset()
 		return err
 	}
 	e.segs.segs = e.segs.segs[:0]
 	e.enc.WriteTo(&e.segs) // resets the Encoder, whose buffer keeps the bytes until its next use
 	err := put(e.segs.segs)
 	clear(e.segs.segs) // holds no caller's slice
-	if it.c.kind != codecGob {
+	if !it.c.UsesGob() {
 		it.encs.Put(e)
 	}
 	return err
@@ -296,8 +297,7 @@ func (it *items[T]) send(v T, put func(segs [][]byte) error) error {
 // take decodes an item from b; owned says whether b is the caller's to keep.
 func (it *items[T]) take(b []byte, owned bool) (T, error) {
 	var v T
-	switch it.c.kind {
-	case codecBytes:
+	if it.c.IsBytes() {
 		if len(b) > 0 && !owned {
 			b = append([]byte(nil), b...)
 		}
@@ -306,14 +306,13 @@ func (it *items[T]) take(b []byte, owned bool) (T, error) {
 		}
 		*(*[]byte)(unsafe.Pointer(&v)) = b
 		return v, nil
-	case codecFixed:
-		if len(b) == it.c.size && !it.c.bools {
-			copy(memory(unsafe.Pointer(&v), it.c.size), b)
-			return v, nil
-		}
+	}
+	if size, ok := it.c.FixedSize(); ok && len(b) == size {
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&v)), size), b)
+		return v, nil
 	}
 	var dec *wire.Decoder
-	if it.c.kind == codecGob {
+	if it.c.UsesGob() {
 		dec = wire.NewDecoder()
 	} else if d, ok := it.decs.Get().(*wire.Decoder); ok {
 		dec = d
@@ -321,11 +320,11 @@ func (it *items[T]) take(b []byte, owned bool) (T, error) {
 		dec = new(wire.Decoder)
 	}
 	dec.Next(wire.Frame{Payload: b})
-	err := it.c.decode(dec, unsafe.Slice(&v, 1))
+	err := it.c.Decode(dec, unsafe.Slice(&v, 1))
 	if err == nil && dec.Len() != 0 {
 		err = fmt.Errorf("%w: %d bytes left after an item", wire.ErrProtocol, dec.Len())
 	}
-	if it.c.kind != codecGob {
+	if !it.c.UsesGob() {
 		dec.Next(wire.Frame{})
 		it.decs.Put(dec)
 	}

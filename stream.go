@@ -229,12 +229,12 @@ func (s *stream[In, Out]) stop() {
 func (s *stream[In, Out]) Func() string { return s.f.name }
 
 func (s *stream[In, Out]) EncodeInputs(enc *wire.Encoder, lo, hi int) error {
-	return s.f.in.encode(enc, ringRange(s.ins, lo, hi))
+	return s.f.in.Encode(enc, ringRange(s.ins, lo, hi))
 }
 
 func (s *stream[In, Out]) DecodeOutputs(dec *wire.Decoder, lo, hi int) error {
 	out := make([]Out, hi-lo)
-	if err := s.f.out.decode(dec, out); err != nil {
+	if err := s.f.out.Decode(dec, out); err != nil {
 		return err
 	}
 	for k, v := range out {

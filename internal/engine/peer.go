@@ -47,8 +47,7 @@ func (p *peerLink) Fetch(addr uint64, n int) ([]byte, error) {
 	if err := peermem.Read(p.pid, last[:], addr+uint64(n)-1); err != nil {
 		return nil, p.readErr(err)
 	}
-	b := wire.Unzeroed(n)
-	wire.Prefault(b)
+	b := wire.NewBuffer(n)
 	if err := peermem.Read(p.pid, b, addr); err != nil {
 		return nil, p.readErr(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/multiproc/multiproc/internal/testpoll"
 )
 
 // limiterConfigs are the Limiter set-ups to test: the one this machine chooses, and the
@@ -67,13 +69,13 @@ func TestLimiterLeavesWorkerUnderLimit(t *testing.T) {
 			}
 			c.expectLine(t, "ready", time.Minute)
 			var used int64
-			if !pollUntil(30*time.Second, func() bool { used, _ = g.Usage(); return used >= steadyLive }) {
+			if !testpoll.Until(30*time.Second, func() bool { used, _ = g.Usage(); return used >= steadyLive }) {
 				t.Fatalf("Usage = %d, want at least the %d live bytes", used, steadyLive)
 			}
 			if l.wd != nil {
 				// Let the watchdog look at the worker many more times.
 				from := l.wd.samples.Load()
-				if !pollUntil(30*time.Second, func() bool { return l.wd.samples.Load() >= from+20 }) {
+				if !testpoll.Until(30*time.Second, func() bool { return l.wd.samples.Load() >= from+20 }) {
 					t.Fatal("the watchdog stopped sampling")
 				}
 			}

@@ -194,15 +194,3 @@ func (c *child) death(ws syscall.WaitStatus) Death {
 
 // syncBuffer is a bytes.Buffer for a child's stderr, read while the child writes.
 type syncBuffer = syncbuf.Buffer
-
-// pollUntil calls cond every few milliseconds until it is true or d has passed.
-func pollUntil(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	return true
-}

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/multiproc/multiproc/internal/testpoll"
 )
 
 // A child with no limit of its own that tries to use 2 GiB is seen over its 256 MiB limit by
@@ -72,7 +74,7 @@ func TestWatchdogReportsOnce(t *testing.T) {
 	if err := w.Add(os.Getpid(), 1); err != nil {
 		t.Fatal(err)
 	}
-	if !pollUntil(10*time.Second, func() bool { return calls.Load() > 0 }) {
+	if !testpoll.Until(10*time.Second, func() bool { return calls.Load() > 0 }) {
 		t.Fatal("no report")
 	}
 	// Watch something else so that the loop keeps ticking, and let it tick a while.
@@ -80,7 +82,7 @@ func TestWatchdogReportsOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	from := w.samples.Load()
-	if !pollUntil(10*time.Second, func() bool { return w.samples.Load() >= from+5 }) {
+	if !testpoll.Until(10*time.Second, func() bool { return w.samples.Load() >= from+5 }) {
 		t.Fatal("the watchdog stopped sampling")
 	}
 	if n := calls.Load(); n != 1 {
@@ -122,7 +124,7 @@ func TestWatchdogConcurrentUse(t *testing.T) {
 	if err := w.Add(os.Getpid(), 1<<62); err != nil {
 		t.Fatal(err)
 	}
-	if !pollUntil(10*time.Second, func() bool { _, ok := w.Usage(os.Getpid()); return ok }) {
+	if !testpoll.Until(10*time.Second, func() bool { _, ok := w.Usage(os.Getpid()); return ok }) {
 		t.Error("never sampled")
 	}
 }
@@ -167,7 +169,7 @@ func TestWatchdogDropsExited(t *testing.T) {
 	}
 	c.stdin.Close()
 	c.wait(t, time.Minute)
-	if !pollUntil(10*time.Second, func() bool { return w.Len() == 0 }) {
+	if !testpoll.Until(10*time.Second, func() bool { return w.Len() == 0 }) {
 		t.Error("an exited (and reaped) process is still watched")
 	}
 	w.Remove(pid)

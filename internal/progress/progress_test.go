@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/multiproc/multiproc/internal/syncbuf"
+	"github.com/multiproc/multiproc/internal/testpoll"
 )
 
 func TestMain(m *testing.M) {
@@ -24,18 +25,6 @@ type syncBuffer = syncbuf.Buffer
 // lines splits what was written into lines.
 func splitLines(s *syncBuffer) []string {
 	return strings.Split(strings.TrimSuffix(s.String(), "\n"), "\n")
-}
-
-// pollUntil calls cond every few milliseconds until it is true or d has passed.
-func pollUntil(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(time.Millisecond)
-	}
-	return true
 }
 
 var (
@@ -55,7 +44,7 @@ func TestPlainLines(t *testing.T) {
 		bar.Add(1)
 		if i == 49 {
 			// Half done: wait for a line that says so.
-			if !pollUntil(10*time.Second, func() bool { return strings.Contains(out.String(), "50/100 tasks (50.0%)") }) {
+			if !testpoll.Until(10*time.Second, func() bool { return strings.Contains(out.String(), "50/100 tasks (50.0%)") }) {
 				t.Fatalf("no progress line for 50/100 in %q", out.String())
 			}
 		}

@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/creack/pty"
+
+	"github.com/multiproc/multiproc/internal/testpoll"
 )
 
 // redraw is what mpb writes before each frame but the first: cursor up one line, erase down.
@@ -66,7 +68,7 @@ func (s *ptyScreen) String() string {
 // waitFor waits until a frame matching re has been drawn.
 func (s *ptyScreen) waitFor(t *testing.T, re *regexp.Regexp) {
 	t.Helper()
-	if !pollUntil(10*time.Second, func() bool { return re.MatchString(s.String()) }) {
+	if !testpoll.Until(10*time.Second, func() bool { return re.MatchString(s.String()) }) {
 		t.Fatalf("no frame matching %v on the terminal: %q", re, s.String())
 	}
 }

@@ -105,8 +105,7 @@ func (q *Queue) takeItem(take func(b []byte, owned bool) error) (bool, error) {
 			if total > maxItem || total < uint64(n)-8 {
 				return false, ErrCorrupt
 			}
-			buf = wire.Unzeroed(int(total))
-			wire.Prefault(buf) // one system call, where filling fresh pages faults on each
+			buf = wire.NewBuffer(int(total))
 			filled = uint64(q.copyOut(buf[:n-8], payload+8))
 			inItem = true
 			q.commit(count, next)

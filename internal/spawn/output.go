@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // output copies what a worker writes to one of its pipes to a writer, keeping the last
@@ -31,6 +32,10 @@ type output struct {
 }
 
 const tailSize = 8 << 10
+
+// drainMax is the most bytes drainLocked reads before it lets go of the lock: what a pipe
+// holds (64 KiB) and more.
+const drainMax = 1 << 20
 
 func newOutput(r *os.File, w io.Writer, prefix string) (*output, error) {
 	rc, err := r.SyscallConn()
@@ -58,11 +63,17 @@ func (o *output) copy() {
 	}
 }
 
-// drainLocked reads until the pipe is empty (false: wait for more) or closed (true).
+// drainLocked reads until the pipe is empty (false: wait for more) or closed (true). It
+// reads at most drainMax bytes a call (then false too), so that a writer faster than the copy
+// cannot keep the lock from Sync and stop.
 func (o *output) drainLocked(fd int) bool {
-	for !o.eof {
+	for read := 0; !o.eof; {
+		if read >= drainMax {
+			return false
+		}
 		n, err := readPipe(fd, o.buf)
 		if n > 0 {
+			read += n
 			o.head.write(o.buf[:n])
 			o.tail.write(o.buf[:n])
 			o.lines(o.buf[:n])
@@ -150,8 +161,28 @@ func (o *output) Sync() {
 	o.flushPartial()
 }
 
-// Wait waits until the pipe is closed by every writer and all was copied.
-func (o *output) Wait() { <-o.done }
+// finish waits until the pipe is closed by every writer and all was copied, or at most
+// wait: a process the worker started outside its process group may hold the pipe for as long
+// as it lives. Then what the pipe holds is copied, and the copy stops: the pipe is closed, and
+// whatever writes to it after fails (EPIPE, or SIGPIPE).
+func (o *output) finish(wait time.Duration) {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-o.done:
+		return
+	case <-t.C:
+	}
+	o.mu.Lock()
+	if !o.eof {
+		o.rc.Control(func(fd uintptr) { o.drainLocked(int(fd)) })
+		o.flushPartial()
+		o.eof = true
+	}
+	o.mu.Unlock()
+	o.r.Close() // ends the copier's wait for more
+	<-o.done
+}
 
 // Tail returns the last bytes written. When a Go crash report (a panic or a fatal error)
 // started before them, its first lines come first: they say what happened, and a goroutine dump
@@ -174,8 +205,6 @@ type crashHead struct {
 }
 
 const crashHeadSize = 1 << 10
-
-var crashStarts = []string{"panic: ", "fatal error: ", "SIGSEGV", "SIGBUS", "unexpected signal"}
 
 func (h *crashHead) write(p []byte) {
 	start := -1

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/multiproc/multiproc/internal/handle"
 	"github.com/multiproc/multiproc/internal/peermem"
@@ -70,6 +71,11 @@ const ringSize = 256 << 10
 // Start starts a worker. The worker runs in a process group of its own, so that the terminal's
 // Ctrl-C reaches only the parent and so that a task's own children can be killed with it; it
 // receives SIGKILL when the parent dies (Linux), or leaves when its control socket ends.
+//
+// The worker has ended when its process has: Done does not wait for a process the worker
+// started in a group of its own (which outlives it) to let go of its stdout and stderr. Those
+// are read for at most drainWait after the worker's end, then closed, so that what such a
+// process writes to them afterwards fails (EPIPE, or SIGPIPE).
 func Start(cfg Config) (c *Child, err error) {
 	var closers []io.Closer
 	defer func() {
@@ -185,6 +191,10 @@ func Start(cfg Config) (c *Child, err error) {
 	return c, nil
 }
 
+// drainWait bounds the wait, after a worker has ended, for the end of its output pipes.
+// Without a process of its own still holding them, the end comes at once.
+const drainWait = 100 * time.Millisecond
+
 // reap waits for the worker to end, kills what is left of its process group, and collects it.
 func (c *Child) reap() {
 	state := awaitExit(c.proc)
@@ -195,10 +205,12 @@ func (c *Child) reap() {
 	if state == nil {
 		state, _ = c.proc.Wait()
 	}
+	// The worker's end is its process's end: what it wrote is in the pipes, and a process it
+	// started in a group of its own may hold them for as long as it lives.
 	if c.stdout != nil {
-		c.stdout.Wait()
+		c.stdout.finish(drainWait)
 	}
-	c.stderr.Wait()
+	c.stderr.finish(drainWait)
 	c.mu.Lock()
 	c.state = state
 	b, item, running := c.status.Current()

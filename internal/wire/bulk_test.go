@@ -297,24 +297,6 @@ func TestPrefaultKeepsContents(t *testing.T) {
 	}
 }
 
-// TestUnzeroed checks the memory unzeroed returns is the caller's: as long as asked, not
-// shared with another call, and writable.
-func TestUnzeroed(t *testing.T) {
-	t.Parallel()
-	for _, n := range []int{0, 1, 2, 100, 4096, 1<<20 + 3} {
-		a, b := unzeroed(n), unzeroed(n)
-		if len(a) != n || cap(a) != n || len(b) != n {
-			t.Fatalf("unzeroed(%d): len %d cap %d", n, len(a), cap(a))
-		}
-		for i := range a {
-			a[i], b[i] = 1, 2
-		}
-		if n > 0 && (bytes.Count(a, []byte{1}) != n || bytes.Count(b, []byte{2}) != n) {
-			t.Fatalf("unzeroed(%d): two calls share memory", n)
-		}
-	}
-}
-
 // sinkBuffers keeps the benchmarks' buffers alive to the end, so that each iteration gets
 // memory the process has not used before.
 var sinkBuffers [][]byte
@@ -334,7 +316,7 @@ func BenchmarkFreshBuffer(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(src)))
 			for b.Loop() {
-				buf := unzeroed(len(src))
+				buf := make([]byte, len(src))
 				tc.prep(buf)
 				copy(buf, src)
 				sinkBuffers = append(sinkBuffers, buf)

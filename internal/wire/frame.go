@@ -156,8 +156,7 @@ func (r *Reader) readPayload(n int) ([]byte, error) {
 	}
 	for len(b) < n {
 		have := len(b)
-		next := unzeroed(min(n, growFactor*have+readStep))
-		prefault(next)
+		next := NewBuffer(min(n, growFactor*have+readStep))
 		copy(next, b)
 		b = next
 		if _, err := io.ReadFull(r.r, b[have:]); err != nil {
@@ -192,12 +191,17 @@ func AppendHeader(b []byte, kind Kind, flags uint8, id uint64) []byte {
 }
 
 // FinishFrame writes the length of the frame that starts at b[start:].
-func FinishFrame(b []byte, start int) error { return putLength(b[start:], len(b)-start-4) }
+func FinishFrame(b []byte, start int) error {
+	return putLength(b[start:], len(b)-start-4, MaxFrame)
+}
 
-// putLength writes n, the length of the frame that starts at b, or refuses it.
-func putLength(b []byte, n int) error {
-	if n > MaxFrame {
-		return fmt.Errorf("multiproc: a message of %d bytes is over the limit of %d", n, MaxFrame)
+// ErrTooLarge is wrapped by the error about a frame, or a value, over the limit of a frame.
+var ErrTooLarge = fmt.Errorf("over the limit of %d bytes a message", MaxFrame)
+
+// putLength writes n, the length of the frame that starts at b, or refuses it over limit.
+func putLength(b []byte, n, limit int) error {
+	if n > limit {
+		return fmt.Errorf("multiproc: a message of %d bytes: %w", n, ErrTooLarge)
 	}
 	binary.LittleEndian.PutUint32(b, uint32(n))
 	return nil

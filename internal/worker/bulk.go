@@ -2,6 +2,7 @@ package worker
 
 import (
 	"fmt"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -13,22 +14,32 @@ import (
 // offered for inputs, and outputs lent until the parent has read them.
 
 // inbox offers the parent buffers to copy large inputs into, and hands one over when a batch
-// names it. It is the reader's decoder's Fetcher: one goroutine uses it at a time.
+// names it. It is the reader's decoder's Fetcher; the idle timer (see server.giveBack)
+// withdraws its offers.
 type inbox struct {
+	mu    sync.Mutex // the reader's calls against withdraw
 	table peermem.Shared
 	bufs  [peermem.Slots][]byte // the buffers offered or claimed, kept reachable here
-	want  int                   // the size to offer: the last large input's
-	last  time.Time             // when the last large input came
-	// budget bounds the bytes offered at once, under a memory limit: an offer is memory the
-	// next input would take anyway, but offers for several inputs ahead must not be what
-	// pushes a worker over its limit.
+	want  int                   // the size to offer: the last large input's; 0 for none
+	// budget bounds the bytes offered at once: offerMax, and under a memory limit an eighth
+	// of it. An offer is memory the next input would take anyway, but offers for several
+	// inputs ahead must not be what pushes a worker over its limit, nor what an idle worker
+	// is made of.
 	budget int64
+	// large is called when a large input came: the idle timer starts again.
+	large func()
 }
 
+// offerMax bounds the bytes offered at once, and so the size of an input a buffer is offered
+// for: a larger input comes through the rings. Each offer is made resident before it is put
+// up, while the reader has nothing to read: 64 MiB of offers take tens of milliseconds to
+// fault in, a delay the next input may meet.
+const offerMax = 64 << 20
+
 // newInbox returns the inbox of a worker whose Go memory limit is gcLimit (math.MaxInt64 for
-// none): it offers at most an eighth of that.
-func newInbox(table peermem.Shared, gcLimit int64) *inbox {
-	return &inbox{table: table, budget: gcLimit / 8}
+// none): it offers at most an eighth of that, and at most offerMax.
+func newInbox(table peermem.Shared, gcLimit int64, large func()) *inbox {
+	return &inbox{table: table, budget: min(gcLimit/8, offerMax), large: large}
 }
 
 // keepOffers is how long buffers stay offered after the last large input: an idle worker
@@ -37,44 +48,43 @@ const keepOffers = 2 * time.Second
 
 // Fetch hands over the buffer of slot ref, which the parent has filled with n bytes.
 func (b *inbox) Fetch(ref uint64, n int) ([]byte, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if ref >= peermem.Slots || b.bufs[ref] == nil || !b.table.IsClaimed(int(ref)) || n > len(b.bufs[ref]) {
 		return nil, fmt.Errorf("%w: input buffer %d was not filled with %d bytes", wire.ErrProtocol, ref, n)
 	}
 	buf := b.bufs[ref][:n:n]
 	b.bufs[ref] = nil
 	b.table.Free(int(ref))
-	b.want, b.last = n, time.Now()
+	b.saw(n)
 	return buf, nil
 }
 
 // Inline learns the size of a large input that came in its frame: none of the buffers
 // offered was there, or large enough.
-func (b *inbox) Inline(n int) { b.want, b.last = n, time.Now() }
+func (b *inbox) Inline(n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.saw(n)
+}
 
-// tidy refills the offers after large inputs, and withdraws them once none has come for
-// keepOffers.
-func (b *inbox) tidy() {
-	if b.want == 0 {
-		return
+// saw learns of a large input of n bytes. b.mu is held.
+func (b *inbox) saw(n int) {
+	b.want = n
+	if b.large != nil {
+		b.large()
 	}
-	if time.Since(b.last) < keepOffers {
-		b.refill()
-		return
-	}
-	for i := range b.bufs {
-		if b.bufs[i] != nil && b.table.Withdraw(i) {
-			b.bufs[i] = nil
-		}
-	}
-	b.want = 0
 }
 
 // refill offers a buffer of the size of the last large input in every slot that has none,
-// and replaces an offered one that is too small for it or twice too large. Its pages are
-// made resident here, where the worker has nothing else to do, rather than by the parent's
-// copy, which serves every worker.
+// within the budget, and replaces an offered one that is too small for it or twice too
+// large. One buffer is offered whatever the budget, unless the input was over offerMax. Its
+// pages are made resident here, where the worker has nothing else to do, rather than by the
+// parent's copy, which serves every worker.
 func (b *inbox) refill() {
-	if b.want == 0 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.want == 0 || b.want > offerMax {
 		return
 	}
 	var offered int64
@@ -93,11 +103,23 @@ func (b *inbox) refill() {
 			return // one offer is always made: the next input needs its memory anyway
 		}
 		offered += int64(b.want)
-		buf := wire.Unzeroed(b.want)
-		wire.Prefault(buf)
+		buf := wire.NewBuffer(b.want)
 		b.bufs[i] = buf
 		b.table.Offer(i, address(buf), len(buf))
 	}
+}
+
+// withdraw takes back the buffers offered and not claimed, and offers no more until the next
+// large input. A claimed one stays: the parent is filling it for a frame on its way.
+func (b *inbox) withdraw() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i := range b.bufs {
+		if b.bufs[i] != nil && b.table.Withdraw(i) {
+			b.bufs[i] = nil
+		}
+	}
+	b.want = 0
 }
 
 // lender lends large outputs to the parent, which reads them from where they are. It is the
@@ -122,6 +144,9 @@ func (l *lender) Share(b []byte, frame uint64) (uint64, bool) {
 	l.unsent = true
 	return address(b), true
 }
+
+// lending reports whether an output is still lent.
+func (l *lender) lending() bool { return len(l.lent) > 0 }
 
 // Unshare forgets the loan of a dropped frame.
 func (l *lender) Unshare(ref uint64) {

@@ -28,7 +28,7 @@ func newTable(t *testing.T) peermem.Shared {
 // every slot; it hands over a claimed buffer cut to the input's length and offers another.
 func TestInbox(t *testing.T) {
 	table := newTable(t)
-	in := newInbox(table, math.MaxInt64)
+	in := newInbox(table, math.MaxInt64, nil)
 	in.refill()
 	if _, _, ok := table.Claim(1); ok {
 		t.Fatal("a buffer was offered before any large input came")
@@ -75,7 +75,7 @@ func TestInbox(t *testing.T) {
 // A larger input replaces the offered buffers too small for it; claimed ones are left alone.
 func TestInboxGrows(t *testing.T) {
 	table := newTable(t)
-	in := newInbox(table, math.MaxInt64)
+	in := newInbox(table, math.MaxInt64, nil)
 	in.Inline(300 << 10)
 	in.refill()
 	claimed, _, _ := table.Claim(1)
@@ -132,25 +132,24 @@ func TestLender(t *testing.T) {
 	}
 }
 
-// tidy offers buffers while large inputs come, and withdraws the offered ones (not a claimed
-// one) once none has come for keepOffers.
-func TestInboxTidy(t *testing.T) {
+// withdraw takes back the offered buffers (not a claimed one), and no more are offered until
+// the next large input.
+func TestInboxWithdraw(t *testing.T) {
 	table := newTable(t)
-	in := newInbox(table, math.MaxInt64)
-	in.tidy()
-	if _, _, ok := table.Claim(1); ok {
-		t.Fatal("tidy offered a buffer before any large input came")
-	}
+	large := 0
+	in := newInbox(table, math.MaxInt64, func() { large++ })
 	in.Inline(300 << 10)
-	in.tidy()
+	if large != 1 {
+		t.Errorf("a large input called the hook %d times, want 1", large)
+	}
+	in.refill()
 	claimed, _, ok := table.Claim(1)
 	if !ok {
-		t.Fatal("tidy offered nothing after a large input")
+		t.Fatal("refill offered nothing after a large input")
 	}
-	in.last = in.last.Add(-keepOffers)
-	in.tidy()
+	in.withdraw()
 	if _, _, ok := table.Claim(1); ok {
-		t.Error("offers left up after keepOffers without a large input")
+		t.Error("offers left up after withdraw")
 	}
 	for i := range in.bufs {
 		if (in.bufs[i] != nil) != (i == claimed) {
@@ -159,6 +158,34 @@ func TestInboxTidy(t *testing.T) {
 	}
 	if !table.IsClaimed(claimed) {
 		t.Error("the claimed buffer was withdrawn")
+	}
+	in.refill()
+	if _, _, ok := table.Claim(1); ok {
+		t.Error("refill offered again after withdraw, before another large input")
+	}
+}
+
+// Offers take at most offerMax together, and none is made for an input larger than that: it
+// comes through the rings, and an idle worker does not hold several of its size.
+func TestInboxOfferMax(t *testing.T) {
+	for _, c := range []struct {
+		size, want int
+	}{{100 << 20, 0}, {offerMax + 1, 0}, {offerMax, 1}, {40 << 20, 1}, {20 << 20, 3}, {8 << 20, peermem.Slots}} {
+		table := newTable(t)
+		in := newInbox(table, math.MaxInt64, nil)
+		in.Inline(c.size)
+		in.refill()
+		n := 0
+		for {
+			if _, _, ok := table.Claim(1); !ok {
+				break
+			}
+			n++
+		}
+		if n != c.want {
+			t.Errorf("after an input of %d MiB: %d buffers offered, want %d", c.size>>20, n, c.want)
+		}
+		in.withdraw()
 	}
 }
 
@@ -170,7 +197,7 @@ func TestInboxBudget(t *testing.T) {
 		want  int
 	}{{64 << 20, 2}, {16 << 20, 1}, {1 << 20, 1}, {math.MaxInt64, peermem.Slots}} {
 		table := newTable(t)
-		in := newInbox(table, c.limit)
+		in := newInbox(table, c.limit, nil)
 		in.Inline(4 << 20)
 		in.refill()
 		n := 0

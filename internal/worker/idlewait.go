@@ -22,9 +22,8 @@ type idleWaiter struct {
 
 func (w *idleWaiter) Poll() time.Duration {
 	idle := w.s.idle()
-	// The reader has nothing to read: a good time to put up buffers for large inputs, or
-	// to let them go when none has come for a while.
-	w.s.inbox.tidy()
+	// The reader has nothing to read: a good time to put up buffers for large inputs.
+	w.s.inbox.refill()
 	if idle && w.policy.Allow() {
 		return spinWindow
 	}

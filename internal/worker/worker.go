@@ -82,6 +82,8 @@ type server struct {
 	// is set.
 	flushTimer *time.Timer
 	flushArmed atomic.Bool
+	// idleTimer runs giveBack keepOffers after the last large value.
+	idleTimer *time.Timer
 
 	mu      sync.Mutex
 	pending map[uint64]*queued // queued or running, by id, for Cancel
@@ -109,7 +111,9 @@ func Attempt(ctx context.Context) int {
 func Serve(cfg Config) {
 	s := &server{cfg: cfg, enc: wire.NewEncoder(), pending: make(map[uint64]*queued),
 		dec: wire.NewDecoder()}
-	s.inbox = newInbox(cfg.Peer, debug.SetMemoryLimit(-1))
+	s.idleTimer = time.AfterFunc(time.Hour, s.giveBack)
+	s.idleTimer.Stop()
+	s.inbox = newInbox(cfg.Peer, debug.SetMemoryLimit(-1), s.sawLarge)
 	s.dec.Fetcher = s.inbox
 	s.lender = &lender{table: cfg.Peer}
 	s.enc.Sharer = s.lender
@@ -471,25 +475,29 @@ func (s *server) sendOutputs(q *queued, lo, hi int, flags uint8) {
 	s.enc.Begin(wire.KindOutputs, flags, q.id)
 	s.enc.Uint32(uint32(lo))
 	s.enc.Uint32(uint32(hi))
+	var err error
 	if lo < hi {
-		if err := q.batch.EncodeOutputs(s.enc, lo, hi); err != nil {
-			// The outputs cannot travel: each item fails with the reason instead.
-			for i := lo; i < hi; i++ {
-				s.fail(q.id, i, s.cfg.Describe(err))
-			}
-			if flags != 0 {
-				s.sendOutputs(q, hi, hi, flags)
-			}
-			return
+		if err = q.batch.EncodeOutputs(s.enc, lo, hi); err != nil {
+			s.enc.Abort()
 		}
 	}
-	if err := s.enc.End(); err != nil {
+	if err == nil {
+		err = s.enc.End() // drops the frame if it is over the limit
+	}
+	if err == nil {
+		return
+	}
+	// The outputs cannot travel (one refers to itself, say, or they are too large together):
+	// each goes on its own, and one that cannot travel alone fails with the reason.
+	if hi-lo == 1 {
+		s.fail(q.id, lo, s.cfg.Describe(err))
+	} else {
 		for i := lo; i < hi; i++ {
-			s.fail(q.id, i, s.cfg.Describe(err))
+			s.sendOutputs(q, i, i+1, 0)
 		}
-		if flags != 0 {
-			s.sendOutputs(q, hi, hi, flags)
-		}
+	}
+	if flags != 0 {
+		s.sendOutputs(q, hi, hi, flags)
 	}
 }
 
@@ -508,6 +516,9 @@ func (s *server) fail(id uint64, i int, werr wire.Error) {
 // has read since.
 func (s *server) flush() {
 	s.lender.release()
+	if s.lender.unsent || s.enc.Len() >= wire.RefMin {
+		s.sawLarge()
+	}
 	s.lender.unsent = false
 	if s.enc.Len() == 0 {
 		return
@@ -516,4 +527,29 @@ func (s *server) flush() {
 		os.Exit(0) // the parent is gone
 	}
 	s.lastFlush = time.Now()
+}
+
+// sawLarge notes that a large value came or went: the memory it took is given back once
+// none has for keepOffers.
+func (s *server) sawLarge() { s.idleTimer.Reset(keepOffers) }
+
+// giveBack withdraws the buffers offered for large inputs and returns to the system the
+// memory large values left behind, once none has come or gone for keepOffers and no batch
+// runs: without it, an idle worker would keep for ever the largest heap it ever had (the Go
+// runtime gives memory back slowly, and only a GC cycle frees it in the first place). It costs
+// one collection, in a worker with nothing to do.
+func (s *server) giveBack() {
+	s.mu.Lock()
+	busy := s.running
+	s.mu.Unlock()
+	s.encMu.Lock()
+	s.lender.release()
+	lending := s.lender.lending()
+	s.encMu.Unlock()
+	if busy || lending {
+		s.idleTimer.Reset(keepOffers) // its values are still in use: look again later
+		return
+	}
+	s.inbox.withdraw()
+	debug.FreeOSMemory()
 }

@@ -1,4 +1,4 @@
-package multiproc
+package wire
 
 import (
 	"encoding"
@@ -7,20 +7,18 @@ import (
 	"fmt"
 	"reflect"
 	"unsafe"
-
-	"github.com/multiproc/multiproc/internal/wire"
 )
 
-// codec moves a run of values of one type through a frame, in one of these ways, chosen once
+// Codec moves a run of values of one type through a frame, in one of these ways, chosen once
 // per type:
 //
 //   - []byte: each slice raw, length first; a large one is written from where it is and read
-//     without a copy (wire.Encoder.Bytes, wire.Decoder.TakeBytes), or copied straight
+//     without a copy (Encoder.Bytes, Decoder.TakeBytes), or copied straight
 //     between the two processes' memory when the parent can reach the worker's
 //     (internal/peermem).
 //   - numbers and bools: the memory of the whole run, as it is (little endian).
 //   - strings, and slices of numbers or bools: the lengths of the run, then the bytes of the
-//     small ones together, then each large one (wire.RefMin bytes or more) length first, so
+//     small ones together, then each large one (RefMin bytes or more) length first, so
 //     that, like a large []byte, it may travel outside the frame.
 //   - types of size zero (struct{}): nothing.
 //   - anything else: one gob value holding the whole run.
@@ -31,11 +29,12 @@ import (
 // what gob decodes, except that a float32 NaN keeps its payload where gob quiets a signalling
 // one. As with gob, an empty slice inside a value arrives as nil, and so does an empty []byte.
 //
-// A large []byte, string or slice of numbers (wire.RefMin bytes or more) is written from where
+// A large []byte, string or slice of numbers (RefMin bytes or more) is written from where
 // it is when its frame goes out, not copied when it is encoded: like a value sent on a
 // channel, a task's input or output must not be changed by its sender once handed over.
-type codec[T any] struct {
+type Codec[T any] struct {
 	kind  codecKind
+	walk  bool // gob's values may hold a cycle or be too large for it: checked first
 	size  int  // bytes of a value (codecFixed) or of an element (codecSlices)
 	align int  // alignment of an element (codecSlices)
 	bools bool // the values or elements are bools: every byte read must be 0 or 1
@@ -52,29 +51,30 @@ const (
 	codecSlices
 )
 
-// newCodec chooses the codec for T and checks, before anything is sent, that T can travel.
-func newCodec[T any](fn, role string) (codec[T], error) {
+// NewCodec chooses the codec for T (a Func named fn; role says whether T is its input or output) and checks, before anything is sent, that T can travel.
+func NewCodec[T any](fn, role string) (Codec[T], error) {
 	t := reflect.TypeFor[T]()
 	switch {
 	case t == reflect.TypeFor[[]byte]():
-		return codec[T]{kind: codecBytes}, nil
+		return Codec[T]{kind: codecBytes}, nil
 	case t.Size() == 0 && t.Kind() != reflect.Interface:
-		return codec[T]{kind: codecEmpty}, nil
+		return Codec[T]{kind: codecEmpty}, nil
 	case plain(t) && t.Kind() == reflect.String:
-		return codec[T]{kind: codecStrings}, nil
+		return Codec[T]{kind: codecStrings}, nil
 	case plain(t) && fixedSize(t) && littleEndian:
-		return codec[T]{kind: codecFixed, size: int(t.Size()), bools: t.Kind() == reflect.Bool}, nil
+		return Codec[T]{kind: codecFixed, size: int(t.Size()), bools: t.Kind() == reflect.Bool}, nil
 	case plain(t) && t.Kind() == reflect.Slice && plain(t.Elem()) && fixedSize(t.Elem()) && littleEndian:
 		e := t.Elem()
-		return codec[T]{kind: codecSlices, size: int(e.Size()), align: e.Align(), bools: e.Kind() == reflect.Bool}, nil
+		return Codec[T]{kind: codecSlices, size: int(e.Size()), align: e.Align(), bools: e.Kind() == reflect.Bool}, nil
 	}
 	if err := canTravel(t, t.String(), map[reflect.Type]bool{}); err != nil {
-		return codec[T]{}, fmt.Errorf("multiproc: the %s type %v of %q cannot travel between processes: %w", role, t, fn, err)
+		return Codec[T]{}, fmt.Errorf("multiproc: the %s type %v of %q cannot travel between processes: %w", role, t, fn, err)
 	}
-	return codec[T]{kind: codecGob}, nil
+	return Codec[T]{kind: codecGob, walk: needsWalk(t)}, nil
 }
 
-func (c codec[T]) encode(enc *wire.Encoder, vs []T) error {
+// Encode appends vs to the open frame. On error the caller drops the frame (Encoder.Abort).
+func (c Codec[T]) Encode(enc *Encoder, vs []T) error {
 	switch c.kind {
 	case codecEmpty:
 		return nil
@@ -84,22 +84,34 @@ func (c codec[T]) encode(enc *wire.Encoder, vs []T) error {
 		}
 		return nil
 	case codecFixed:
+		if err := fits[T](enc, len(vs)*c.size); err != nil {
+			return err
+		}
 		enc.Raw(memory(unsafe.Pointer(unsafe.SliceData(vs)), len(vs)*c.size))
 		return nil
 	case codecStrings:
 		ss := unsafe.Slice((*string)(unsafe.Pointer(unsafe.SliceData(vs))), len(vs))
-		putLengths(enc, len(ss), func(i int) int { return len(ss[i]) })
+		if err := fits[T](enc, putLengths(enc, len(ss), func(i int) int { return len(ss[i]) })); err != nil {
+			return err
+		}
 		putRun(enc, len(ss), func(i int) []byte {
 			return memory(unsafe.Pointer(unsafe.StringData(ss[i])), len(ss[i])) // strings never change
 		})
 		return nil
 	case codecSlices:
 		hs := unsafe.Slice((*[]byte)(unsafe.Pointer(unsafe.SliceData(vs))), len(vs)) // lengths in elements
-		putLengths(enc, len(hs), func(i int) int { return len(hs[i]) })
+		if err := fits[T](enc, c.size*putLengths(enc, len(hs), func(i int) int { return len(hs[i]) })); err != nil {
+			return err
+		}
 		putRun(enc, len(hs), func(i int) []byte {
 			return memory(unsafe.Pointer(unsafe.SliceData(hs[i])), len(hs[i])*c.size)
 		})
 		return nil
+	}
+	if c.walk {
+		if err := checkValues(vs, enc.Room()); err != nil {
+			return fmt.Errorf("multiproc: encoding %T: %w", vs, err)
+		}
 	}
 	if err := enc.Value(vs); err != nil {
 		return fmt.Errorf("multiproc: encoding %T: %w", vs, err)
@@ -107,8 +119,17 @@ func (c codec[T]) encode(enc *wire.Encoder, vs []T) error {
 	return nil
 }
 
-// decode fills vs, whose length is the number of values the frame must hold.
-func (c codec[T]) decode(dec *wire.Decoder, vs []T) error {
+// fits refuses n bytes of values of type T that the open frame has no room for, before they
+// are copied. The caller drops the frame.
+func fits[T any](enc *Encoder, n int) error {
+	if n > enc.Room() {
+		return fmt.Errorf("multiproc: encoding %v values of %d bytes: %w", reflect.TypeFor[T](), n, ErrTooLarge)
+	}
+	return nil
+}
+
+// Decode fills vs, whose length is the number of values the frame must hold.
+func (c Codec[T]) Decode(dec *Decoder, vs []T) error {
 	switch c.kind {
 	case codecEmpty:
 		return nil
@@ -144,7 +165,7 @@ func (c codec[T]) decode(dec *wire.Decoder, vs []T) error {
 		return err
 	}
 	if len(got) != len(vs) {
-		return fmt.Errorf("%w: %d values where %d were due", wire.ErrProtocol, len(got), len(vs))
+		return fmt.Errorf("%w: %d values where %d were due", ErrProtocol, len(got), len(vs))
 	}
 	copy(vs, got)
 	return nil
@@ -153,25 +174,29 @@ func (c codec[T]) decode(dec *wire.Decoder, vs []T) error {
 // memory is the n bytes at p.
 func memory(p unsafe.Pointer, n int) []byte { return unsafe.Slice((*byte)(p), n) }
 
-// putLengths appends the n lengths that length gives as uint32s.
-func putLengths(enc *wire.Encoder, n int, length func(i int) int) {
+// putLengths appends the n lengths that length gives as uint32s, and returns their sum.
+func putLengths(enc *Encoder, n int, length func(i int) int) int {
 	b := enc.Grow(4 * n)
+	sum := 0
 	for i := range n {
-		binary.LittleEndian.PutUint32(b[4*i:], uint32(length(i)))
+		l := length(i)
+		sum += l
+		binary.LittleEndian.PutUint32(b[4*i:], uint32(l))
 	}
+	return sum
 }
 
 // putRun appends the memory of n values after their lengths: the small ones together, then
-// each large one (wire.RefMin bytes or more) on its own, length first (wire.Encoder.Bytes),
+// each large one (RefMin bytes or more) on its own, length first (Encoder.Bytes),
 // so that it may travel outside the frame.
-func putRun(enc *wire.Encoder, n int, mem func(i int) []byte) {
+func putRun(enc *Encoder, n int, mem func(i int) []byte) {
 	for i := range n {
-		if b := mem(i); len(b) < wire.RefMin {
+		if b := mem(i); len(b) < RefMin {
 			enc.Raw(b)
 		}
 	}
 	for i := range n {
-		if b := mem(i); len(b) >= wire.RefMin {
+		if b := mem(i); len(b) >= RefMin {
 			enc.Bytes(b)
 		}
 	}
@@ -179,7 +204,7 @@ func putRun(enc *wire.Encoder, n int, mem func(i int) []byte) {
 
 // getLengths reads n lengths and returns them with the number of bytes the small values (see
 // putRun) add up to once multiplied by size, after checking that the frame holds that many.
-func getLengths(dec *wire.Decoder, n, size int) (lens []byte, small int, err error) {
+func getLengths(dec *Decoder, n, size int) (lens []byte, small int, err error) {
 	if lens, err = dec.Raw(4 * n); err != nil {
 		return nil, 0, err
 	}
@@ -187,16 +212,16 @@ func getLengths(dec *wire.Decoder, n, size int) (lens []byte, small int, err err
 	sum := uint64(0)
 	for i := 0; i < len(lens); i += 4 {
 		// Each term is under 2^36 and the sum stops growing past the frame: no overflow.
-		if b := uint64(binary.LittleEndian.Uint32(lens[i:])) * uint64(size); b < wire.RefMin {
+		if b := uint64(binary.LittleEndian.Uint32(lens[i:])) * uint64(size); b < RefMin {
 			if sum += b; sum > left {
-				return nil, 0, fmt.Errorf("%w: values of %d bytes or more in a frame with %d left", wire.ErrProtocol, sum, left)
+				return nil, 0, fmt.Errorf("%w: values of %d bytes or more in a frame with %d left", ErrProtocol, sum, left)
 			}
 		}
 	}
 	return lens, int(sum), nil
 }
 
-func decodeStrings(dec *wire.Decoder, ss []string) error {
+func decodeStrings(dec *Decoder, ss []string) error {
 	lens, total, err := getLengths(dec, len(ss), 1)
 	if err != nil {
 		return err
@@ -207,12 +232,12 @@ func decodeStrings(dec *wire.Decoder, ss []string) error {
 	}
 	for i := range ss {
 		n := int(binary.LittleEndian.Uint32(lens[4*i:]))
-		if n < wire.RefMin {
+		if n < RefMin {
 			ss[i], data = string(data[:n]), data[n:] // a copy each: a kept string keeps only itself
 		}
 	}
 	for i := range ss {
-		if n := int(binary.LittleEndian.Uint32(lens[4*i:])); n >= wire.RefMin {
+		if n := int(binary.LittleEndian.Uint32(lens[4*i:])); n >= RefMin {
 			b, err := dec.TakeBytesOf(n) // the string's own memory: nothing else holds it
 			if err != nil {
 				return err
@@ -223,7 +248,7 @@ func decodeStrings(dec *wire.Decoder, ss []string) error {
 	return nil
 }
 
-func (c codec[T]) decodeSlices(dec *wire.Decoder, vs []T) error {
+func (c Codec[T]) decodeSlices(dec *Decoder, vs []T) error {
 	lens, total, err := getLengths(dec, len(vs), c.size)
 	if err != nil {
 		return err
@@ -239,7 +264,7 @@ func (c codec[T]) decodeSlices(dec *wire.Decoder, vs []T) error {
 	}
 	for i := range vs {
 		n := int(binary.LittleEndian.Uint32(lens[4*i:]))
-		if n == 0 || n*c.size >= wire.RefMin {
+		if n == 0 || n*c.size >= RefMin {
 			continue // nil, as gob decodes an empty slice; or large, below
 		}
 		p := c.alloc(n * c.size)
@@ -249,7 +274,7 @@ func (c codec[T]) decodeSlices(dec *wire.Decoder, vs []T) error {
 	}
 	for i := range vs {
 		n := int(binary.LittleEndian.Uint32(lens[4*i:]))
-		if n*c.size < wire.RefMin {
+		if n*c.size < RefMin {
 			continue
 		}
 		b, err := dec.TakeBytesOf(n * c.size)
@@ -276,7 +301,7 @@ func (c codec[T]) decodeSlices(dec *wire.Decoder, vs []T) error {
 // alloc allocates the memory of n bytes of elements: words of the elements' alignment, which
 // hold no pointers, as the elements do not, so that the memory may hold the elements (and
 // costs one allocation, where reflect.MakeSlice costs two).
-func (c codec[T]) alloc(n int) unsafe.Pointer {
+func (c Codec[T]) alloc(n int) unsafe.Pointer {
 	switch c.align {
 	case 8:
 		return unsafe.Pointer(unsafe.SliceData(make([]uint64, n/8)))
@@ -293,7 +318,7 @@ func (c codec[T]) alloc(n int) unsafe.Pointer {
 func checkBools(b []byte) error {
 	for _, x := range b {
 		if x > 1 {
-			return fmt.Errorf("%w: a bool of value %d", wire.ErrProtocol, x)
+			return fmt.Errorf("%w: a bool of value %d", ErrProtocol, x)
 		}
 	}
 	return nil

@@ -1,8 +1,7 @@
-package multiproc
+package wire
 
 import (
 	"bytes"
-	"context"
 	"encoding/gob"
 	"errors"
 	"fmt"
@@ -14,13 +13,11 @@ import (
 	"testing"
 	"time"
 	"unsafe"
-
-	"github.com/multiproc/multiproc/internal/wire"
 )
 
 // Tests of the codecs that move a run of In or Out values through a frame: every value must
 // arrive as it was sent, as gob would deliver it, and malformed frames must fail with
-// wire.ErrProtocol.
+// ErrProtocol.
 
 type (
 	myInt     int
@@ -66,7 +63,7 @@ type typed[T any] struct {
 func (c typed[T]) name() string { return fmt.Sprintf("%v/%d", reflect.TypeFor[T](), len(c.vs)) }
 
 func (c typed[T]) run(t *testing.T) {
-	cd, err := newCodec[T]("f", "input")
+	cd, err := NewCodec[T]("f", "input")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,17 +85,17 @@ func (c typed[T]) run(t *testing.T) {
 
 // roundTrip sends vs through a frame, a socket's worth of bytes and a Reader, as the pool
 // does, with a frame before and after it on the same streams.
-func roundTrip[T any](c codec[T], vs []T) ([]T, error) { return roundTripVia(c, vs, nil, nil) }
+func roundTrip[T any](c Codec[T], vs []T) ([]T, error) { return roundTripVia(c, vs, nil, nil) }
 
 // roundTripVia is roundTrip with a Sharer for the encoder and a Fetcher for the decoder.
-func roundTripVia[T any](c codec[T], vs []T, sharer wire.Sharer, fetcher wire.Fetcher) ([]T, error) {
-	enc := wire.NewEncoder()
+func roundTripVia[T any](c Codec[T], vs []T, sharer Sharer, fetcher Fetcher) ([]T, error) {
+	enc := NewEncoder()
 	enc.Sharer = sharer
 	for id := range uint64(3) {
-		enc.Begin(wire.KindOutputs, 0, id)
+		enc.Begin(KindOutputs, 0, id)
 		enc.Uint32(uint32(len(vs)))
 		if id == 1 {
-			if err := c.encode(enc, vs); err != nil {
+			if err := c.Encode(enc, vs); err != nil {
 				return nil, err
 			}
 		}
@@ -111,7 +108,7 @@ func roundTripVia[T any](c codec[T], vs []T, sharer wire.Sharer, fetcher wire.Fe
 	if _, err := enc.WriteTo(&stream); err != nil {
 		return nil, err
 	}
-	r, dec := wire.NewReader(&stream, 0), wire.NewDecoder()
+	r, dec := NewReader(&stream, 0), NewDecoder()
 	dec.Fetcher = fetcher
 	var got []T
 	for id := range uint64(3) {
@@ -126,7 +123,7 @@ func roundTripVia[T any](c codec[T], vs []T, sharer wire.Sharer, fetcher wire.Fe
 		}
 		if id == 1 {
 			got = make([]T, n)
-			if err := c.decode(dec, got); err != nil {
+			if err := c.Decode(dec, got); err != nil {
 				return nil, err
 			}
 		}
@@ -190,9 +187,9 @@ func clip(v any) string {
 }
 
 func codecCases() []codecCase {
-	big := strings.Repeat("x", wire.RefMin+3)
-	bigBytes := bytes.Repeat([]byte{7}, wire.RefMin+3)
-	bigVector := make(vector, wire.RefMin/8+1)
+	big := strings.Repeat("x", RefMin+3)
+	bigBytes := bytes.Repeat([]byte{7}, RefMin+3)
+	bigVector := make(vector, RefMin/8+1)
 	for i := range bigVector {
 		bigVector[i] = float64(i) / 3
 	}
@@ -219,7 +216,7 @@ func codecCases() []codecCase {
 		typed[bool]{codecFixed, []bool{true, false, true}, false},
 		typed[myInt]{codecFixed, []myInt{-5, 5}, false},
 		typed[myFloat]{codecFixed, []myFloat{myFloat(nan32), myFloat(neg0)}, true},
-		typed[int]{codecFixed, make([]int, wire.RefMin/8+5), false}, // written by reference
+		typed[int]{codecFixed, make([]int, RefMin/8+5), false}, // written by reference
 		typed[string]{codecStrings, []string{"", "héllo, 世界", invalidUTF8, "", big, "z"}, false},
 		typed[string]{codecStrings, []string{"", ""}, false},
 		typed[myString]{codecStrings, []myString{"a", ""}, false},
@@ -265,19 +262,19 @@ func TestCodecRawAgreesWithGob(t *testing.T) {
 		}
 	}
 	floats := [][]float64{nil, {}, {neg0, math.NaN(), math.Inf(1)}}
-	got, err := roundTrip(codec[[]float64]{kind: codecSlices, size: 8, align: 8}, floats)
+	got, err := roundTrip(Codec[[]float64]{kind: codecSlices, size: 8, align: 8}, floats)
 	if err != nil {
 		t.Fatal(err)
 	}
 	check("[][]float64", got, gobRoundTrip(t, floats))
 	strs := []string{"", "a\x00b", string([]byte{0xc3})}
-	gotS, err := roundTrip(codec[string]{kind: codecStrings}, strs)
+	gotS, err := roundTrip(Codec[string]{kind: codecStrings}, strs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	check("[]string", gotS, gobRoundTrip(t, strs))
 	bs := [][]byte{nil, {}, {1}}
-	gotB, err := roundTrip(codec[[]byte]{kind: codecBytes}, bs)
+	gotB, err := roundTrip(Codec[[]byte]{kind: codecBytes}, bs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,16 +283,16 @@ func TestCodecRawAgreesWithGob(t *testing.T) {
 
 // decodeFrame decodes payload as count values of T with T's codec.
 func decodeFrame[T any](payload []byte, count int) error {
-	c, err := newCodec[T]("f", "input")
+	c, err := NewCodec[T]("f", "input")
 	if err != nil {
 		return err
 	}
-	dec := wire.NewDecoder()
-	dec.Next(wire.Frame{Kind: wire.KindOutputs, Payload: payload})
-	return c.decode(dec, make([]T, count))
+	dec := NewDecoder()
+	dec.Next(Frame{Kind: KindOutputs, Payload: payload})
+	return c.Decode(dec, make([]T, count))
 }
 
-func le32(vs ...uint32) []byte {
+func le32s(vs ...uint32) []byte {
 	var b []byte
 	for _, v := range vs {
 		b = append(b, byte(v), byte(v>>8), byte(v>>16), byte(v>>24))
@@ -313,26 +310,26 @@ func TestCodecMalformed(t *testing.T) {
 		{"int32 of nothing", func() error { return decodeFrame[int32](nil, 1) }},
 		{"bool of value 2", func() error { return decodeFrame[bool]([]byte{1, 0, 2}, 3) }},
 		{"bool of value 255", func() error { return decodeFrame[bool]([]byte{255}, 1) }},
-		{"string lengths cut short", func() error { return decodeFrame[string](le32(0)[:3], 1) }},
-		{"string longer than the frame", func() error { return decodeFrame[string](append(le32(4), "abc"...), 1) }},
+		{"string lengths cut short", func() error { return decodeFrame[string](le32s(0)[:3], 1) }},
+		{"string longer than the frame", func() error { return decodeFrame[string](append(le32s(4), "abc"...), 1) }},
 		{"strings adding up past the frame", func() error {
-			return decodeFrame[string](append(le32(1<<31, 1<<31, 1), "abc"...), 3)
+			return decodeFrame[string](append(le32s(1<<31, 1<<31, 1), "abc"...), 3)
 		}},
-		{"string of 4 GiB", func() error { return decodeFrame[string](append(le32(math.MaxUint32), "x"...), 1) }},
-		{"slice lengths cut short", func() error { return decodeFrame[[]float64](le32(1), 2) }},
-		{"slice longer than the frame", func() error { return decodeFrame[[]float64](append(le32(2), make([]byte, 15)...), 1) }},
+		{"string of 4 GiB", func() error { return decodeFrame[string](append(le32s(math.MaxUint32), "x"...), 1) }},
+		{"slice lengths cut short", func() error { return decodeFrame[[]float64](le32s(1), 2) }},
+		{"slice longer than the frame", func() error { return decodeFrame[[]float64](append(le32s(2), make([]byte, 15)...), 1) }},
 		{"slice of 2^32-1 complex128s", func() error {
-			return decodeFrame[[]complex128](append(le32(math.MaxUint32, math.MaxUint32), make([]byte, 64)...), 2)
+			return decodeFrame[[]complex128](append(le32s(math.MaxUint32, math.MaxUint32), make([]byte, 64)...), 2)
 		}},
-		{"slice of bools of value 3", func() error { return decodeFrame[[]bool](append(le32(2), 1, 3), 1) }},
-		{"bytes longer than the frame", func() error { return decodeFrame[[]byte](append(le32(9), "short"...), 1) }},
+		{"slice of bools of value 3", func() error { return decodeFrame[[]bool](append(le32s(2), 1, 3), 1) }},
+		{"bytes longer than the frame", func() error { return decodeFrame[[]byte](append(le32s(9), "short"...), 1) }},
 		{"gob garbage", func() error { return decodeFrame[pair]([]byte{3, 0xff, 0xff, 0xff}, 1) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if err := tt.decode(); !errors.Is(err, wire.ErrProtocol) {
-				t.Errorf("got %v, want an error wrapping wire.ErrProtocol", err)
+			if err := tt.decode(); !errors.Is(err, ErrProtocol) {
+				t.Errorf("got %v, want an error wrapping ErrProtocol", err)
 			}
 		})
 	}
@@ -342,15 +339,15 @@ func TestCodecMalformed(t *testing.T) {
 // refused before anything is allocated for the values. It measures the process's
 // allocations, so it does not run in parallel.
 func TestCodecLyingLengthsAllocateNothing(t *testing.T) {
-	payload := append(le32(1<<30, 1<<30, 1<<30, 1<<30), make([]byte, 100)...)
+	payload := append(le32s(1<<30, 1<<30, 1<<30, 1<<30), make([]byte, 100)...)
 	vs := make([][]float64, 4)
 	ss := make([]string, 4)
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	errV := codec[[]float64]{kind: codecSlices, size: 8, align: 8}.decode(decoderOf(payload), vs)
-	errS := codec[string]{kind: codecStrings}.decode(decoderOf(payload), ss)
+	errV := Codec[[]float64]{kind: codecSlices, size: 8, align: 8}.Decode(decoderOf(payload), vs)
+	errS := Codec[string]{kind: codecStrings}.Decode(decoderOf(payload), ss)
 	runtime.ReadMemStats(&after)
-	if !errors.Is(errV, wire.ErrProtocol) || !errors.Is(errS, wire.ErrProtocol) {
+	if !errors.Is(errV, ErrProtocol) || !errors.Is(errS, ErrProtocol) {
 		t.Fatalf("decoding lying lengths: %v, %v; want protocol errors", errV, errS)
 	}
 	if n := after.TotalAlloc - before.TotalAlloc; n > 64<<10 {
@@ -358,20 +355,20 @@ func TestCodecLyingLengthsAllocateNothing(t *testing.T) {
 	}
 }
 
-func decoderOf(payload []byte) *wire.Decoder {
-	d := wire.NewDecoder()
-	d.Next(wire.Frame{Kind: wire.KindOutputs, Payload: payload})
+func decoderOf(payload []byte) *Decoder {
+	d := NewDecoder()
+	d.Next(Frame{Kind: KindOutputs, Payload: payload})
 	return d
 }
 
 // FuzzCodecDecode decodes arbitrary payloads with each raw codec: nothing may panic, every
-// error wraps wire.ErrProtocol, and what decodes encodes again into the bytes it came from.
+// error wraps ErrProtocol, and what decodes encodes again into the bytes it came from.
 func FuzzCodecDecode(f *testing.F) {
 	f.Add([]byte{}, uint8(0), uint8(0))
-	f.Add(append(le32(2, 1), "abc"...), uint8(2), uint8(2))
-	f.Add(append(le32(1), make([]byte, 8)...), uint8(3), uint8(1))
+	f.Add(append(le32s(2, 1), "abc"...), uint8(2), uint8(2))
+	f.Add(append(le32s(1), make([]byte, 8)...), uint8(3), uint8(1))
 	f.Add([]byte{1, 0, 1}, uint8(4), uint8(3))
-	f.Add(append(le32(2, 0), 1, 0), uint8(5), uint8(2))
+	f.Add(append(le32s(2, 0), 1, 0), uint8(5), uint8(2))
 	f.Fuzz(func(t *testing.T, payload []byte, which, count uint8) {
 		var err error
 		switch which % 7 {
@@ -390,26 +387,26 @@ func FuzzCodecDecode(f *testing.F) {
 		case 6:
 			err = fuzzCodec[[]byte](t, payload, int(count))
 		}
-		if err != nil && !errors.Is(err, wire.ErrProtocol) {
-			t.Fatalf("%v (%T) does not wrap wire.ErrProtocol", err, err)
+		if err != nil && !errors.Is(err, ErrProtocol) {
+			t.Fatalf("%v (%T) does not wrap ErrProtocol", err, err)
 		}
 	})
 }
 
 func fuzzCodec[T any](t *testing.T, payload []byte, count int) error {
-	c, err := newCodec[T]("f", "input")
+	c, err := NewCodec[T]("f", "input")
 	if err != nil {
 		t.Fatal(err)
 	}
 	dec := decoderOf(payload)
 	vs := make([]T, count)
-	if err := c.decode(dec, vs); err != nil {
+	if err := c.Decode(dec, vs); err != nil {
 		return err
 	}
 	used := payload[:len(payload)-dec.Len()]
-	enc := wire.NewEncoder()
-	enc.Begin(wire.KindOutputs, 0, 0)
-	if err := c.encode(enc, vs); err != nil {
+	enc := NewEncoder()
+	enc.Begin(KindOutputs, 0, 0)
+	if err := c.Encode(enc, vs); err != nil {
 		t.Fatal(err)
 	}
 	if err := enc.End(); err != nil {
@@ -423,58 +420,16 @@ func fuzzCodec[T any](t *testing.T, payload []byte, count int) error {
 	return nil
 }
 
-// Values that cross real worker processes and come back unchanged.
-var (
-	echoFloats  = Register("codec.echoFloats", func(_ context.Context, v float64) (float64, error) { return v, nil })
-	echoFloat32 = Register("codec.echoFloat32", func(_ context.Context, v float32) (float32, error) { return v, nil })
-	echoStrings = Register("codec.echoStrings", func(_ context.Context, v string) (string, error) { return v, nil })
-	echoVectors = Register("codec.echoVectors", func(_ context.Context, v vector) (vector, error) { return v, nil })
-	negate      = Register("codec.negate", func(_ context.Context, v bool) (bool, error) { return !v, nil })
-)
-
-func TestCodecThroughWorkers(t *testing.T) {
-	t.Parallel()
-	p, err := NewPool(Processes(2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	ctx := context.Background()
-	check := func(name string, got, want any, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if !same(reflect.ValueOf(got), reflect.ValueOf(want)) {
-			t.Errorf("%s: got %s, want %s", name, clip(got), clip(want))
-		}
-	}
-	floats := []float64{neg0, nan64, math.Inf(-1), math.MaxFloat64, 0}
-	got, err := Map(ctx, p, echoFloats, floats, ChunkSize(2))
-	check("float64", got, floats, err)
-	f32 := []float32{nan32, float32(neg0), 1}
-	got32, err := Map(ctx, p, echoFloat32, f32)
-	check("float32", got32, f32, err)
-	strs := []string{"", "héllo", string([]byte{0xff}), strings.Repeat("s", wire.RefMin+1)}
-	gotS, err := Map(ctx, p, echoStrings, strs, ChunkSize(3))
-	check("string", gotS, strs, err)
-	vecs := []vector{nil, {}, {1, nan64}, make(vector, wire.RefMin/8+1)}
-	gotV, err := Map(ctx, p, echoVectors, vecs)
-	check("vector", gotV, []vector{nil, nil, {1, nan64}, make(vector, wire.RefMin/8+1)}, err)
-	gotB, err := Map(ctx, p, negate, []bool{true, false, false})
-	check("bool", gotB, []bool{false, true, true}, err)
-}
-
 // benchCodec encodes and decodes vs, one frame per iteration, on persistent streams (as a
 // connection does: gob describes the type once).
-func benchCodec[T any](b *testing.B, c codec[T], vs []T) {
-	enc, dec := wire.NewEncoder(), wire.NewDecoder()
+func benchCodec[T any](b *testing.B, c Codec[T], vs []T) {
+	enc, dec := NewEncoder(), NewDecoder()
 	var buf bytes.Buffer
 	out := make([]T, len(vs))
 	b.ReportAllocs()
 	for b.Loop() {
-		enc.Begin(wire.KindOutputs, 0, 1)
-		if err := c.encode(enc, vs); err != nil {
+		enc.Begin(KindOutputs, 0, 1)
+		if err := c.Encode(enc, vs); err != nil {
 			b.Fatal(err)
 		}
 		if err := enc.End(); err != nil {
@@ -482,8 +437,8 @@ func benchCodec[T any](b *testing.B, c codec[T], vs []T) {
 		}
 		buf.Reset()
 		enc.WriteTo(&buf)
-		dec.Next(wire.Frame{Kind: wire.KindOutputs, Payload: buf.Bytes()[4+10:]})
-		if err := c.decode(dec, out); err != nil {
+		dec.Next(Frame{Kind: KindOutputs, Payload: buf.Bytes()[4+10:]})
+		if err := c.Decode(dec, out); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -505,15 +460,15 @@ func BenchmarkCodec(b *testing.B) {
 	for i := range vecs {
 		vecs[i] = make([]float64, 16)
 	}
-	b.Run("ints/raw", func(b *testing.B) { benchCodec(b, codec[int]{kind: codecFixed, size: 8}, ints) })
-	b.Run("ints/gob", func(b *testing.B) { benchCodec(b, codec[int]{kind: codecGob}, ints) })
-	b.Run("strings/raw", func(b *testing.B) { benchCodec(b, codec[string]{kind: codecStrings}, strs) })
-	b.Run("strings/gob", func(b *testing.B) { benchCodec(b, codec[string]{kind: codecGob}, strs) })
-	b.Run("vectors16/raw", func(b *testing.B) { benchCodec(b, codec[[]float64]{kind: codecSlices, size: 8, align: 8}, vecs) })
-	b.Run("vectors16/gob", func(b *testing.B) { benchCodec(b, codec[[]float64]{kind: codecGob}, vecs) })
+	b.Run("ints/raw", func(b *testing.B) { benchCodec(b, Codec[int]{kind: codecFixed, size: 8}, ints) })
+	b.Run("ints/gob", func(b *testing.B) { benchCodec(b, Codec[int]{kind: codecGob}, ints) })
+	b.Run("strings/raw", func(b *testing.B) { benchCodec(b, Codec[string]{kind: codecStrings}, strs) })
+	b.Run("strings/gob", func(b *testing.B) { benchCodec(b, Codec[string]{kind: codecGob}, strs) })
+	b.Run("vectors16/raw", func(b *testing.B) { benchCodec(b, Codec[[]float64]{kind: codecSlices, size: 8, align: 8}, vecs) })
+	b.Run("vectors16/gob", func(b *testing.B) { benchCodec(b, Codec[[]float64]{kind: codecGob}, vecs) })
 }
 
-// memPeer stands for both ends of a wire.Sharer and wire.Fetcher: shared slices are kept by
+// memPeer stands for both ends of a Sharer and Fetcher: shared slices are kept by
 // reference, and fetched as copies in memory of their own (as the other process's would be).
 type memPeer struct {
 	shared map[uint64][]byte
@@ -534,7 +489,7 @@ func (p *memPeer) Unshare(ref uint64) { delete(p.shared, ref) }
 func (p *memPeer) Fetch(ref uint64, n int) ([]byte, error) {
 	b, ok := p.shared[ref]
 	if !ok || len(b) != n {
-		return nil, fmt.Errorf("%w: no shared slice %d of %d bytes", wire.ErrProtocol, ref, n)
+		return nil, fmt.Errorf("%w: no shared slice %d of %d bytes", ErrProtocol, ref, n)
 	}
 	return append(make([]byte, 0, n), b...), nil
 }
@@ -546,20 +501,20 @@ func (p *memPeer) Inline(int) { p.inline++ }
 // around them in place.
 func TestCodecLargeValues(t *testing.T) {
 	t.Parallel()
-	big := make([]float64, wire.RefMin/8+3)
+	big := make([]float64, RefMin/8+3)
 	for i := range big {
 		big[i] = float64(i) * 1.25
 	}
-	big32 := make([]int32, wire.RefMin/4+1)
+	big32 := make([]int32, RefMin/4+1)
 	for i := range big32 {
 		big32[i] = int32(-i)
 	}
-	bigBools := make([]bool, wire.RefMin)
+	bigBools := make([]bool, RefMin)
 	bigBools[7] = true
-	bigStr := strings.Repeat("ü", wire.RefMin/2+1)
+	bigStr := strings.Repeat("ü", RefMin/2+1)
 	for _, shared := range []bool{false, true} {
 		p := &memPeer{}
-		var sharer wire.Sharer
+		var sharer Sharer
 		if shared {
 			sharer = p
 		}
@@ -577,7 +532,7 @@ func TestCodecLargeValues(t *testing.T) {
 			floats = append(floats, big, nil, big[:1])
 			ints = append(ints, big32, []int32{9})
 			strs = append(strs, bigStr, "", bigStr[:3])
-			gotF, err := roundTripVia(codec[[]float64]{kind: codecSlices, size: 8, align: 8}, floats, sharer, p)
+			gotF, err := roundTripVia(Codec[[]float64]{kind: codecSlices, size: 8, align: 8}, floats, sharer, p)
 			if err != nil || !reflect.DeepEqual(gotF, floats) {
 				t.Fatalf("shared %v, %d small: float64 slices: %v", shared, small, err)
 			}
@@ -586,16 +541,16 @@ func TestCodecLargeValues(t *testing.T) {
 					t.Fatalf("shared %v, %d small: a []float64 of %d at a misaligned address", shared, small, len(v))
 				}
 			}
-			gotI, err := roundTripVia(codec[[]int32]{kind: codecSlices, size: 4, align: 4}, ints, sharer, p)
+			gotI, err := roundTripVia(Codec[[]int32]{kind: codecSlices, size: 4, align: 4}, ints, sharer, p)
 			if err != nil || !reflect.DeepEqual(gotI, ints) {
 				t.Fatalf("shared %v, %d small: int32 slices: %v", shared, small, err)
 			}
-			gotS, err := roundTripVia(codec[string]{kind: codecStrings}, strs, sharer, p)
+			gotS, err := roundTripVia(Codec[string]{kind: codecStrings}, strs, sharer, p)
 			if err != nil || !reflect.DeepEqual(gotS, strs) {
 				t.Fatalf("shared %v, %d small: strings: %v", shared, small, err)
 			}
 		}
-		gotB, err := roundTripVia(codec[[]bool]{kind: codecSlices, size: 1, align: 1, bools: true}, [][]bool{bigBools}, sharer, p)
+		gotB, err := roundTripVia(Codec[[]bool]{kind: codecSlices, size: 1, align: 1, bools: true}, [][]bool{bigBools}, sharer, p)
 		if err != nil || !reflect.DeepEqual(gotB, [][]bool{bigBools}) {
 			t.Fatalf("shared %v: bools: %v", shared, err)
 		}
@@ -609,19 +564,19 @@ func TestCodecLargeValues(t *testing.T) {
 // something else than 0 and 1, is refused.
 func TestCodecLargeValuesMalformed(t *testing.T) {
 	t.Parallel()
-	n := uint32(wire.RefMin / 8)
-	frame := slices.Concat(le32(n), le32(8*n+8), make([]byte, 8*n+8)) // says n elements, holds n+1
-	if err := decodeFrame[[]float64](frame, 1); !errors.Is(err, wire.ErrProtocol) {
+	n := uint32(RefMin / 8)
+	frame := slices.Concat(le32s(n), le32s(8*n+8), make([]byte, 8*n+8)) // says n elements, holds n+1
+	if err := decodeFrame[[]float64](frame, 1); !errors.Is(err, ErrProtocol) {
 		t.Errorf("large slice whose length disagrees: %v, want ErrProtocol", err)
 	}
-	bools := make([]byte, wire.RefMin)
+	bools := make([]byte, RefMin)
 	bools[5] = 2
-	frame = slices.Concat(le32(uint32(len(bools))), le32(uint32(len(bools))), bools)
-	if err := decodeFrame[[]bool](frame, 1); !errors.Is(err, wire.ErrProtocol) {
+	frame = slices.Concat(le32s(uint32(len(bools))), le32s(uint32(len(bools))), bools)
+	if err := decodeFrame[[]bool](frame, 1); !errors.Is(err, ErrProtocol) {
 		t.Errorf("large run of bools with a 2: %v, want ErrProtocol", err)
 	}
-	frame = slices.Concat(le32(uint32(wire.RefMin)), le32(uint32(wire.RefMin)|wire.SharedBit), le32(1, 0))
-	if err := decodeFrame[string](frame, 1); !errors.Is(err, wire.ErrProtocol) {
+	frame = slices.Concat(le32s(uint32(RefMin)), le32s(uint32(RefMin)|SharedBit), le32s(1, 0))
+	if err := decodeFrame[string](frame, 1); !errors.Is(err, ErrProtocol) {
 		t.Errorf("large shared string without a Fetcher: %v, want ErrProtocol", err)
 	}
 }

@@ -1,0 +1,94 @@
+package multiproc_test
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"testing"
+	"time"
+
+	"github.com/multiproc/multiproc"
+	"github.com/multiproc/multiproc/internal/memlimit"
+	"github.com/multiproc/multiproc/internal/testpoll"
+)
+
+var bulkPid = multiproc.Register("test.bulkPid", func(_ context.Context, b []byte) (int, error) {
+	return os.Getpid(), nil
+})
+
+var heapHeld = multiproc.Register("test.heapHeld", func(_ context.Context, _ int) (int64, error) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapSys - ms.HeapReleased), nil
+})
+
+// raceBuild says the test binary, and so every worker, runs under the race detector, whose
+// shadow of memory the heap has given back stays resident.
+var raceBuild = func() bool {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return false
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "-race" {
+			return s.Value == "true"
+		}
+	}
+	return false
+}()
+
+// workerMemory is the memory worker pid holds: its resident set, or under the race detector
+// the heap's own count of what it holds from the system (a call to the worker).
+func workerMemory(ctx context.Context, p *multiproc.Pool, pid int) (int64, error) {
+	if raceBuild {
+		return multiproc.Apply(ctx, p, heapHeld, 0)
+	}
+	return memlimit.RSS(pid)
+}
+
+// After a 100 MiB input, a worker holds no buffers of that size for inputs ahead, answers tiny
+// calls at once, and gives the memory back once idle.
+func TestIdleWorkerAfterLargeInput(t *testing.T) {
+	t.Parallel()
+	p := newPool(t, multiproc.Processes(1))
+	ctx := ctxFor(t)
+	pid, err := multiproc.Apply(ctx, p, bulkPid, []byte{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := workerMemory(ctx, p, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := multiproc.Apply(ctx, p, bulkPid, make([]byte, 100<<20)); err != nil || got != pid {
+		t.Fatalf("a 100 MiB input: %d, %v (worker %d)", got, err, pid)
+	}
+	// Buffers offered ahead were made resident while the worker had nothing to read, holding
+	// up the next calls: 4 of 100 MiB took 180 ms here, seconds on a busy machine.
+	tiny, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for i := range 20 {
+		if _, err := multiproc.Apply(tiny, p, bulkPid, []byte{1}); err != nil {
+			t.Fatalf("tiny call %d after the large input: %v", i, err)
+		}
+	}
+	rss, err := workerMemory(ctx, p, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The input and the pieces it was read in (about 190 MiB) are garbage by now; buffers
+	// of its size offered for 4 inputs ahead would add 400 MiB.
+	if grown := rss - base; grown > 320<<20 {
+		t.Errorf("after the large input the worker has grown by %d MiB", grown>>20)
+	}
+	if !testpoll.Until(20*time.Second, func() bool {
+		rss, err = workerMemory(ctx, p, pid)
+		return err != nil || rss < base+32<<20
+	}) {
+		t.Fatalf("idle worker still at %d MiB 20 s after a 100 MiB input (%d MiB before it)", rss>>20, base>>20)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
