@@ -24,7 +24,7 @@ func (q *Queue) hasData() bool { return q.h.head.Load() != q.h.tail.Load() }
 func (q *Queue) Get(ctx context.Context, block bool, take func(b []byte, owned bool) error) error {
 	for {
 		if q.hasData() {
-			if _, err := q.h.getLock.Lock(ctx); err != nil {
+			if _, err := lock(ctx, &q.h.getLock, block, ErrEmpty); err != nil {
 				return err
 			}
 			got, err := q.takeItem(take)
@@ -36,7 +36,7 @@ func (q *Queue) Get(ctx context.Context, block bool, take func(b []byte, owned b
 		}
 		if q.h.closed.Load() != 0 {
 			// A Put that saw the queue open may still be publishing: wait for its end.
-			if err := q.lockPut(ctx); err != nil {
+			if err := q.lockPut(ctx, block, ErrEmpty); err != nil {
 				return err
 			}
 			q.unlockPut()

@@ -5,9 +5,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"time"
 	"unsafe"
+
+	"github.com/multiproc/multiproc/internal/shmsync"
 )
 
 // Errors of the queue's operations; the multiproc package gives them its own names.
@@ -119,7 +122,7 @@ func (q *Queue) Put(ctx context.Context, segs [][]byte, block bool) error {
 			return ErrClosed
 		}
 		if q.hasRoom(rec) {
-			if err := q.lockPut(ctx); err != nil {
+			if err := q.lockPut(ctx, block, ErrFull); err != nil {
 				return err
 			}
 			if q.h.closed.Load() != 0 {
@@ -251,8 +254,9 @@ func (q *Queue) abort() {
 }
 
 // lockPut takes putLock; taking it from a process that died writing an item ends that item.
-func (q *Queue) lockPut(ctx context.Context) error {
-	ownerDied, err := q.h.putLock.Lock(ctx)
+// Unless block, it fails with busy if the lock stays held (see lock).
+func (q *Queue) lockPut(ctx context.Context, block bool, busy error) error {
+	ownerDied, err := lock(ctx, &q.h.putLock, block, busy)
 	if err != nil {
 		return err
 	}
@@ -263,6 +267,28 @@ func (q *Queue) lockPut(ctx context.Context) error {
 }
 
 func (q *Queue) unlockPut() { q.h.putLock.Unlock() }
+
+// tryLockSpins is how many times TryPut and TryGet try a held lock before they give up: a
+// holder copying an item lets go within microseconds; one writing or reading a large item in
+// pieces may hold it for long, and the queue is then as good as full or empty to them.
+const tryLockSpins = 1000
+
+// lock takes m, waiting as long as ctx allows if block, else for a few microseconds at
+// most, after which it returns busy.
+func lock(ctx context.Context, m *shmsync.Mutex, block bool, busy error) (ownerDied bool, err error) {
+	if block {
+		return m.Lock(ctx)
+	}
+	for i := range tryLockSpins {
+		if ok, died := m.TryLock(); ok {
+			return died, nil
+		}
+		if i%64 == 63 {
+			runtime.Gosched()
+		}
+	}
+	return false, busy
+}
 
 // checkPeer closes the queue when its PeerGone says so.
 func (q *Queue) checkPeer() {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/multiproc/multiproc/internal/shmsync"
 )
 
 // memory returns n zeroed bytes aligned as a mapping is.
@@ -348,3 +350,42 @@ func TestManyProducersAndConsumers(t *testing.T) {
 }
 
 var _ = fmt.Sprint
+
+// TestTryDoesNotWait: TryPut and TryGet give up on a lock held for long (by a producer or
+// consumer of a large item, say) instead of waiting for it; Put and Get wait, as their ctx
+// allows.
+func TestTryDoesNotWait(t *testing.T) {
+	ctx := testCtx(t)
+	q := newQueue(t, MinRing, 4)
+	put(ctx, q, item(1, 8))
+	for _, l := range []*shmsync.Mutex{&q.h.putLock, &q.h.getLock} {
+		l.Lock(ctx)
+		start := time.Now()
+		var try, wait error
+		short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		if l == &q.h.putLock {
+			try = q.Put(ctx, [][]byte{item(2, 8)}, false)
+			wait = q.Put(short, [][]byte{item(2, 8)}, true)
+			if !errors.Is(try, ErrFull) {
+				t.Errorf("TryPut with putLock held: %v, want ErrFull", try)
+			}
+		} else {
+			_, try = get(ctx, q, false)
+			_, wait = get(short, q, true)
+			if !errors.Is(try, ErrEmpty) {
+				t.Errorf("TryGet with getLock held: %v, want ErrEmpty", try)
+			}
+		}
+		cancel()
+		if !errors.Is(wait, context.DeadlineExceeded) {
+			t.Errorf("a blocking call with its lock held: %v, want its ctx's end", wait)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("took %v", d)
+		}
+		l.Unlock()
+	}
+	if b, err := get(ctx, q, false); err != nil || string(b) != string(item(1, 8)) {
+		t.Fatalf("TryGet once the locks are free: %v", err)
+	}
+}
