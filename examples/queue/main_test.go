@@ -26,4 +26,3 @@ func TestQueue(t *testing.T) {
 		t.Errorf("stdout = %q, want %q\nstderr:\n%s", res.Stdout, want.String(), res.Stderr)
 	}
 }
-
