@@ -138,7 +138,7 @@ func (q *Queue) commit(count, pos uint64) {
 // waitChunk waits, in the middle of an item, for its producer's next chunk. If the producer
 // died writing it, the item is ended with an abort record here.
 func (q *Queue) waitChunk() {
-	q.dataWaiter.wait(context.Background(), &q.h.data, q.hasData, shmsync.Slice, func() {
+	q.chunkWaiter.wait(context.Background(), &q.h.data, q.hasData, shmsync.Slice, func() {
 		if ok, died := q.h.putLock.TryLock(); ok {
 			if died && q.h.putOpen.Load() != 0 {
 				q.abort()

@@ -34,6 +34,7 @@ type Queue struct {
 	capacity uint64
 
 	dataWaiter, roomWaiter, joinWaiter waiter
+	chunkWaiter, pieceWaiter           waiter // eager: for the next piece of an item, and room for it
 
 	// PeerGone, if set, is asked now and then by a waiting Put or Get whether the process at
 	// the other end is gone; if it is, the queue is closed (see Pipe).
@@ -75,6 +76,7 @@ func Attach(mem []byte) (*Queue, error) {
 	return &Queue{
 		h: h, ring: mem[HeaderSize:], mask: size - 1, size: size, single: size / 2,
 		capacity: h.capacity, period: sleepMax,
+		chunkWaiter: waiter{eager: true}, pieceWaiter: waiter{eager: true},
 	}, nil
 }
 
@@ -188,7 +190,7 @@ func (q *Queue) putChunks(ctx context.Context, segs [][]byte, n uint64) error {
 		}
 		if room < overhead+8 {
 			// Wait for a consumer to make room; the closed queue and ctx end the item.
-			err := q.roomWaiter.wait(ctx, &q.h.room, func() bool {
+			err := q.pieceWaiter.wait(ctx, &q.h.room, func() bool {
 				return q.size-used(q.h.head.Load(), q.h.tail.Load()) >= overhead+8 || q.h.closed.Load() != 0
 			}, q.period, q.checkPeer)
 			if err == nil && q.h.closed.Load() != 0 {
