@@ -67,6 +67,9 @@ var (
 	queueDrop = multiproc.Register("queue.drop", func(ctx context.Context, q *multiproc.Queue[[]byte]) (int, error) {
 		return q.Cap(), nil
 	})
+	connDrop = multiproc.Register("pipe.drop", func(ctx context.Context, c *multiproc.Conn[[]byte]) (int, error) {
+		return 0, c.Close()
+	})
 )
 
 func newQueue[T any](t *testing.T, capacity int) *multiproc.Queue[T] {
@@ -391,7 +394,8 @@ func TestQueueMadeInWorker(t *testing.T) {
 	}
 }
 
-// TestQueueNoLeaks makes, passes and drops queues many times: no descriptor stays open.
+// TestQueueNoLeaks makes, passes and drops queues and pipes many times: no descriptor stays
+// open, in the parent or in the worker.
 func TestQueueNoLeaks(t *testing.T) {
 	ctx := ctxFor(t)
 	p := newPool(t, multiproc.Processes(1))
@@ -401,6 +405,13 @@ func TestQueueNoLeaks(t *testing.T) {
 			t.Fatal(err)
 		}
 		if _, err := multiproc.Apply(ctx, p, queueDrop, q); err != nil {
+			t.Fatal(err)
+		}
+		_, theirs, err := multiproc.NewPipe[[]byte]()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := multiproc.Apply(ctx, p, connDrop, theirs); err != nil {
 			t.Fatal(err)
 		}
 	}
