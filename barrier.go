@@ -3,6 +3,7 @@ package multiproc
 import (
 	"context"
 	"errors"
+	"runtime"
 
 	"github.com/multiproc/multiproc/internal/handle"
 	"github.com/multiproc/multiproc/internal/shmsync"
@@ -46,6 +47,7 @@ func (b *Barrier) init(obj *handle.Object) {
 // ctx.Err() and breaks the barrier for the others.
 func (b *Barrier) Wait(ctx context.Context) (int, error) {
 	i, err := b.b.Wait(ctx)
+	runtime.KeepAlive(b) // the memory stays mapped while it is used
 	if errors.Is(err, shmsync.ErrBroken) {
 		return i, ErrBrokenBarrier
 	}
@@ -53,11 +55,11 @@ func (b *Barrier) Wait(ctx context.Context) (int, error) {
 }
 
 // Abort breaks the barrier: waiters, and every Wait until Reset, get ErrBrokenBarrier.
-func (b *Barrier) Abort() { b.b.Abort() }
+func (b *Barrier) Abort() { b.b.Abort(); runtime.KeepAlive(b) }
 
 // Reset breaks the barrier for the current waiters (they get ErrBrokenBarrier) and makes it
 // whole and empty again.
-func (b *Barrier) Reset() { b.b.Reset() }
+func (b *Barrier) Reset() { b.b.Reset(); runtime.KeepAlive(b) }
 
 func (b *Barrier) sharedObject() *handle.Object { return b.obj }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 
 	"github.com/multiproc/multiproc/internal/handle"
 	"github.com/multiproc/multiproc/internal/shmsync"
@@ -45,6 +46,7 @@ func (c *Condition) init(obj *handle.Object) {
 // whenever it returns, whatever it returns. If ctx ends first, it returns ctx.Err(); if the
 // Lock's holder died meanwhile, ErrOwnerDied. Calling it without holding the Lock is an error.
 func (c *Condition) Wait(ctx context.Context) error {
+	defer runtime.KeepAlive(c) // the memory (and its Lock's) stays mapped while it is used
 	died, err := c.c.Wait(ctx, c.l.m)
 	if errors.Is(err, shmsync.ErrNotLocked) || errors.Is(err, shmsync.ErrManyWaiters) {
 		return fmt.Errorf("multiproc: Condition.Wait: %w", err)
@@ -59,10 +61,10 @@ func (c *Condition) Wait(ctx context.Context) error {
 }
 
 // Signal wakes one goroutine waiting on c (the longest waiting), if there is one.
-func (c *Condition) Signal() { c.c.Signal() }
+func (c *Condition) Signal() { c.c.Signal(); runtime.KeepAlive(c) }
 
 // Broadcast wakes every goroutine waiting on c.
-func (c *Condition) Broadcast() { c.c.Broadcast() }
+func (c *Condition) Broadcast() { c.c.Broadcast(); runtime.KeepAlive(c) }
 
 func (c *Condition) sharedObject() *handle.Object { return c.obj }
 

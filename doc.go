@@ -76,6 +76,16 @@
 // it delays neither Close nor the news of the worker's death, and its writes to the worker's
 // stdout and stderr fail once the worker has ended.
 //
+// # Sharing between processes
+//
+// SharedArray, Value, Lock, Semaphore, Event, Condition and Barrier (and Queue and Pipe) are
+// handles to shared memory. They travel to a worker as (part of) a task's argument, including
+// the Initializer's, and back as (part of) a result, and there they are the same object: the
+// memory's descriptor passes over a unix socket between the parent and each worker, once per
+// process and object. Nothing has a name in the filesystem, and the memory goes when the last
+// process holding it ends, however it ends. A Lock or Semaphore held by a process that dies
+// does not stay held: see Lock and Semaphore. Every call that waits takes a ctx.
+//
 // # Cost
 //
 // Pools, Processes, Funcs and Futures are safe for concurrent use. Starting a worker costs a

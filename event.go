@@ -2,6 +2,7 @@ package multiproc
 
 import (
 	"context"
+	"runtime"
 
 	"github.com/multiproc/multiproc/internal/handle"
 	"github.com/multiproc/multiproc/internal/shmsync"
@@ -34,16 +35,22 @@ func (e *Event) init(obj *handle.Object) {
 }
 
 // Set sets the flag and wakes every waiter.
-func (e *Event) Set() { e.e.Set() }
+func (e *Event) Set() { e.e.Set(); runtime.KeepAlive(e) } // the memory stays mapped while it is used
 
 // Clear clears the flag.
-func (e *Event) Clear() { e.e.Clear() }
+func (e *Event) Clear() { e.e.Clear(); runtime.KeepAlive(e) }
 
 // IsSet reports whether the flag is set.
-func (e *Event) IsSet() bool { return e.e.IsSet() }
+func (e *Event) IsSet() bool {
+	defer runtime.KeepAlive(e)
+	return e.e.IsSet()
+}
 
 // Wait waits until the flag is set; if ctx ends first it returns ctx.Err().
-func (e *Event) Wait(ctx context.Context) error { return e.e.Wait(ctx) }
+func (e *Event) Wait(ctx context.Context) error {
+	defer runtime.KeepAlive(e)
+	return e.e.Wait(ctx)
+}
 
 func (e *Event) sharedObject() *handle.Object { return e.obj }
 

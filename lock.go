@@ -3,6 +3,7 @@ package multiproc
 import (
 	"context"
 	"fmt"
+	"runtime"
 
 	"github.com/multiproc/multiproc/internal/handle"
 	"github.com/multiproc/multiproc/internal/shmsync"
@@ -45,6 +46,7 @@ func (l *Lock) init(obj *handle.Object) {
 // holding it, if ctx ends first.
 func (l *Lock) Lock(ctx context.Context) error {
 	died, err := l.m.Lock(ctx)
+	runtime.KeepAlive(l) // the memory stays mapped while it is used
 	if died {
 		return fmt.Errorf("%w (process that held the Lock ended)", ErrOwnerDied)
 	}
@@ -55,6 +57,7 @@ func (l *Lock) Lock(ctx context.Context) error {
 // a live process holds it, this one included, it returns (false, nil).
 func (l *Lock) TryLock() (bool, error) {
 	ok, died := l.m.TryLock()
+	runtime.KeepAlive(l)
 	if died {
 		return true, fmt.Errorf("%w (process that held the Lock ended)", ErrOwnerDied)
 	}
@@ -63,6 +66,7 @@ func (l *Lock) TryLock() (bool, error) {
 
 // Unlock unlocks l. It returns an error if this process does not hold it.
 func (l *Lock) Unlock() error {
+	defer runtime.KeepAlive(l)
 	if err := l.m.Unlock(); err != nil {
 		return fmt.Errorf("multiproc: Unlock of a Lock %s", lockHolder(l.m))
 	}

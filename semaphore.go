@@ -3,6 +3,7 @@ package multiproc
 import (
 	"context"
 	"fmt"
+	"runtime"
 
 	"github.com/multiproc/multiproc/internal/handle"
 	"github.com/multiproc/multiproc/internal/shmsync"
@@ -44,6 +45,7 @@ func (s *Semaphore) init(obj *handle.Object) {
 
 // Acquire takes a permit, waiting until one is free; if ctx ends first it returns ctx.Err().
 func (s *Semaphore) Acquire(ctx context.Context) error {
+	defer runtime.KeepAlive(s) // the memory stays mapped while it is used
 	if err := s.s.Acquire(ctx); err != nil {
 		if ctx.Err() == nil {
 			return fmt.Errorf("multiproc: Semaphore.Acquire: %w", err)
@@ -56,11 +58,13 @@ func (s *Semaphore) Acquire(ctx context.Context) error {
 // TryAcquire takes a permit if one is free, and reports whether it did.
 func (s *Semaphore) TryAcquire() bool {
 	ok, _ := s.s.TryAcquire()
+	runtime.KeepAlive(s)
 	return ok
 }
 
 // Release gives a permit back. It returns an error if every permit is free already.
 func (s *Semaphore) Release() error {
+	defer runtime.KeepAlive(s)
 	if err := s.s.Release(); err != nil {
 		return fmt.Errorf("multiproc: Semaphore.Release: %w", err)
 	}

@@ -33,7 +33,9 @@ func newObject(kind handle.Kind, size int) (*handle.Object, error) {
 }
 
 // releaseWhenUnreachable lets go of obj's memory in this process once h is garbage: the
-// handles with no Close (all but SharedArray, Queue and Conn) end that way.
+// handles with no Close (all but SharedArray, Queue and Conn) end that way. A handle can be
+// garbage while one of its own methods runs, once the method has loaded what it needs from it:
+// every method that uses the memory keeps its handle alive to the end (runtime.KeepAlive).
 func releaseWhenUnreachable[H any](h *H, obj *handle.Object) {
 	runtime.AddCleanup(h, func(o *handle.Object) { o.Release(false) }, obj)
 }

@@ -227,14 +227,21 @@ func (v *Value[T]) value(b uint64) T {
 func (v *Value[T]) float() bool { return v.kind == reflect.Float32 || v.kind == reflect.Float64 }
 
 // Load returns the value.
-func (v *Value[T]) Load() T { return v.value(v.v.bits.Load()) }
+func (v *Value[T]) Load() T {
+	defer runtime.KeepAlive(v) // the memory stays mapped while it is used
+	return v.value(v.v.bits.Load())
+}
 
 // Store sets the value to x.
-func (v *Value[T]) Store(x T) { v.v.bits.Store(v.bits(x)) }
+func (v *Value[T]) Store(x T) {
+	v.v.bits.Store(v.bits(x))
+	runtime.KeepAlive(v)
+}
 
 // Add adds delta and returns the new value. On integers it is one atomic addition; on floats
 // a compare-and-swap loop.
 func (v *Value[T]) Add(delta T) T {
+	defer runtime.KeepAlive(v)
 	if !v.float() {
 		return v.value(v.v.bits.Add(v.bits(delta)))
 	}
@@ -248,11 +255,15 @@ func (v *Value[T]) Add(delta T) T {
 }
 
 // Swap sets the value to x and returns the old one.
-func (v *Value[T]) Swap(x T) T { return v.value(v.v.bits.Swap(v.bits(x))) }
+func (v *Value[T]) Swap(x T) T {
+	defer runtime.KeepAlive(v)
+	return v.value(v.v.bits.Swap(v.bits(x)))
+}
 
 // CompareAndSwap sets the value to new if it equals old (as == compares them), and reports
 // whether it did.
 func (v *Value[T]) CompareAndSwap(old, new T) bool {
+	defer runtime.KeepAlive(v)
 	for {
 		cur := v.v.bits.Load()
 		if v.value(cur) != old {

@@ -700,3 +700,41 @@ func TestHandlesFromWorkerDroppedLeakNothing(t *testing.T) {
 			parent0, parent1, worker0, worker1)
 	}
 }
+
+// A handle whose last use is a call that blocks stays mapped until the call returns, however
+// often the collector runs meanwhile.
+func TestHandleInUseIsNotCollected(t *testing.T) {
+	t.Parallel()
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				runtime.GC()
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}()
+	for range 5 {
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		e, err := multiproc.NewEvent()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Wait = %v", err)
+		}
+		l, err := multiproc.NewLock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Lock(ctx)
+		if err := l.Lock(ctx); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Lock = %v", err)
+		}
+		cancel()
+	}
+}

@@ -4,13 +4,17 @@
 its lock from 2 processes, mp.Lock acquire+release with 2 processes contending, and the time
 from Event.set() to the return of wait() in another process.
 
-Prints one JSON object on stdout (metric id -> samples), progress on stderr.
+Prints one JSON object on stdout, in the form pools.py prints; progress on stderr.
 
-Usage: python3 sharing.py [--reps N] [--quick]
+cmd/mpbench runs it after pools.py and puts its numbers in the Pool column of its share_ rows.
+
+Usage: python3 sharing.py [--reps N] [--quick] [--only REGEX]
 """
 
 import argparse
 import json
+import platform
+import re
 import multiprocessing as mp
 import statistics
 import sys
@@ -116,23 +120,28 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", default="")
     args = ap.parse_args()
     mp.set_start_method("fork")
-    n = 20000 if args.quick else 500000
+    n = 20000 if args.quick else 2000000
+    global ARRAY_BYTES
+    if args.quick:
+        ARRAY_BYTES = 8 << 20
+    wakes = 5 if args.quick else 20
+    only = re.compile(args.only) if args.only else None
     results = {}
-    for mid, f in [
-        ("share.array_read", lambda: array_read(args.reps)),
-        ("share.value_add", lambda: value_add(args.reps, n)),
-        ("share.lock_pairs", lambda: lock_pairs(args.reps, n)),
-        ("share.event_wake", lambda: event_wake(args.reps, 20)),
+    for mid, f, note in [
+        ("share_array_read", lambda: array_read(args.reps), "shared_memory.SharedMemory, one memcpy of it in a fork child"),
+        ("share_value_add", lambda: value_add(args.reps, n), "mp.Value('q'), += under get_lock()"),
+        ("share_lock", lambda: lock_pairs(args.reps, n), "mp.Lock acquire+release"),
+        ("share_event_wake", lambda: event_wake(args.reps, wakes), "mp.Event"),
     ]:
-        print(mid, file=sys.stderr)
-        results[mid] = f()
-    units = {"share.array_read": "GB/s", "share.value_add": "M/s", "share.lock_pairs": "M pairs/s",
-             "share.event_wake": "µs"}
-    json.dump({"python": sys.version.split()[0], "start_method": "fork",
-               "results": {k: {"samples": v, "median": statistics.median(v), "unit": units[k]}
-                           for k, v in results.items()}}, sys.stdout, indent=1)
+        if only and not only.search(mid):
+            continue
+        print("python " + mid, file=sys.stderr)
+        results[mid] = {"samples": f(), "note": note}
+    json.dump({"python": platform.python_version(), "start_method": "fork",
+               "results": {"pool": results}, "notes": {}}, sys.stdout)
     print()
 
 

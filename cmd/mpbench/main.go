@@ -69,6 +69,7 @@ func main() {
 	meter := startCPUMeter()
 	measureLimits(sel, sz, res)
 	measureMultiproc(sel, sz, res)
+	measureSharing(sel, sz, res)
 	h := header{goVersion: runtime.Version(), reps: *reps, cpus: runtime.NumCPU(), quick: *quick}
 	if sel.anyRow() {
 		var err error
@@ -76,6 +77,8 @@ func main() {
 			h.pythonNote = "skipped by -python \"\""
 		} else if h.python, err = measurePython(*python, *poolsPy, sel, sz, *quick, res); err != nil {
 			h.pythonNote = err.Error()
+			progress("%v", err)
+		} else if err := measureSharingPython(*python, *poolsPy, sel, sz, *quick, res); err != nil {
 			progress("%v", err)
 		}
 		measureQueuesPython(*python, *poolsPy, sel, sz, *quick, res)

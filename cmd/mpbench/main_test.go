@@ -240,6 +240,7 @@ func tinySizes() sizes {
 func TestMultiproc(t *testing.T) {
 	res := newResults()
 	measureMultiproc(selection{}, tinySizes(), res)
+	measureSharing(selection{}, tinySizes(), res)
 	for _, m := range rows {
 		positive(t, m.id, res.rows[m.id][implMultiproc], nil)
 	}

@@ -60,8 +60,20 @@ func TestDeadAndReused(t *testing.T) {
 }
 
 func BenchmarkAlive(b *testing.B) {
-	id := newID(os.Getppid(), 0)
+	tag, _ := startTag(os.Getppid())
+	id := newID(os.Getppid(), tag)
 	for range b.N {
-		Alive(id)
+		if !Alive(id) {
+			b.Fatal("the parent is not alive")
+		}
+	}
+}
+
+func BenchmarkAliveDead(b *testing.B) {
+	id := newID(os.Getppid(), 0) // no process started then
+	for range b.N {
+		if Alive(id) {
+			b.Fatal("alive")
+		}
 	}
 }

@@ -23,8 +23,9 @@ var (
 // Each waiter has a slot: it claims a free one (free → claiming), writes its ticket (the order
 // of arrival) and becomes waiting, then sleeps on the slot's state until a Signal or Broadcast
 // makes it signalled. Signal picks the waiting slot with the lowest ticket, so that it wakes
-// exactly one waiter, the longest waiting; Broadcast every waiting slot. A waiter whose ctx ends
-// takes itself back (waiting → free); if a Signal picked it meanwhile, it passes it on.
+// exactly one waiter, the longest waiting; it frees, and skips, the slots of waiters whose
+// process died. Broadcast makes every waiting slot signalled. A waiter whose ctx ends takes
+// itself back (waiting → free); if a Signal picked it meanwhile, it passes it on.
 type Condition struct {
 	tickets atomic.Uint32
 	_       uint32
@@ -120,6 +121,11 @@ func (c *Condition) Signal() {
 		}
 		if pick == nil {
 			return
+		}
+		// A waiter whose process died would take the signal with it: free its slot instead.
+		if o := procid.ID(pick.owner.Load()); o != procid.Self() && !procid.Alive(o) {
+			pick.state.CompareAndSwap(slotWaiting, slotFree)
+			continue
 		}
 		if pick.state.CompareAndSwap(slotWaiting, slotSignalled) {
 			futex.Wake(word(&pick.state), 1)

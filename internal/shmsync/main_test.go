@@ -142,6 +142,24 @@ func runChild(mode string) {
 			}
 		}
 		fmt.Println("done")
+	case "cond-wait":
+		m, c := at[Mutex](mem, 0), at[Condition](mem, 64)
+		m.Lock(ctx)
+		fmt.Println("waiting")
+		c.Wait(ctx, m)
+		m.Unlock()
+		fmt.Println("woken")
+		time.Sleep(time.Hour)
+	case "acquire-and-hang":
+		s := at[Semaphore](mem, 0)
+		for range 2 {
+			if err := s.Acquire(ctx); err != nil {
+				fmt.Println(err)
+				os.Exit(1)
+			}
+		}
+		fmt.Println("acquired")
+		time.Sleep(time.Hour)
 	default:
 		fmt.Fprintln(os.Stderr, "unknown mode", mode)
 		os.Exit(2)
