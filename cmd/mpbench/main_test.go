@@ -241,6 +241,7 @@ func TestMultiproc(t *testing.T) {
 	res := newResults()
 	measureMultiproc(selection{}, tinySizes(), res)
 	measureSharing(selection{}, tinySizes(), res)
+	measureQueues(selection{}, tinySizes(), res)
 	for _, m := range rows {
 		positive(t, m.id, res.rows[m.id][implMultiproc], nil)
 	}
