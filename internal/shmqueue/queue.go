@@ -189,10 +189,17 @@ func (q *Queue) putChunks(ctx context.Context, segs [][]byte, n uint64) error {
 			overhead += 8
 		}
 		if room < overhead+8 {
-			// Wait for a consumer to make room; the closed queue and ctx end the item.
+			// Wait for a consumer to make room; the closed queue and ctx end the item. A
+			// consumer reading the item holds the tail back until it learns the producer
+			// waits (see takeItem).
+			if !first {
+				q.h.putStarved.Store(1)
+				wake(&q.h.data)
+			}
 			err := q.pieceWaiter.wait(ctx, &q.h.room, func() bool {
 				return q.size-used(q.h.head.Load(), q.h.tail.Load()) >= overhead+8 || q.h.closed.Load() != 0
 			}, q.period, q.checkPeer)
+			q.h.putStarved.Store(0)
 			if err == nil && q.h.closed.Load() != 0 {
 				err = ErrClosed
 			}
@@ -247,6 +254,7 @@ func (q *Queue) putChunks(ctx context.Context, segs [][]byte, n uint64) error {
 // abort ends the item whose chunks were published last with an abort record. The caller
 // holds putLock; reserve keeps room for the record.
 func (q *Queue) abort() {
+	q.h.putStarved.Store(0)
 	h := q.h.head.Load()
 	pos := posOf(h)
 	q.writeHeader(pos, 0, flagAbort)
