@@ -45,6 +45,18 @@ var (
 		}
 		return got, nil
 	})
+	// queueWork takes Count numbers, marking each done once handled (JoinableQueue's way).
+	queueWork = multiproc.Register("queue.work", func(ctx context.Context, j queueJob) (int, error) {
+		for i := range j.Count {
+			if _, err := j.Q.Get(ctx); err != nil {
+				return i, err
+			}
+			if err := j.Q.TaskDone(); err != nil {
+				return i, err
+			}
+		}
+		return j.Count, nil
+	})
 	// queueGetOne waits for one number.
 	queueGetOne = multiproc.Register("queue.getOne", func(ctx context.Context, q *multiproc.Queue[int]) (int, error) {
 		return q.Get(ctx)
@@ -291,6 +303,36 @@ func TestQueueTaskDoneJoin(t *testing.T) {
 	}
 	if err := q.TaskDone(); err == nil {
 		t.Fatal("a third TaskDone for two items succeeded")
+	}
+}
+
+// TestQueueJoinAcrossProcesses: Join in the parent returns once workers have marked every
+// item done.
+func TestQueueJoinAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	ctx := ctxFor(t)
+	p := newPool(t, multiproc.Processes(2))
+	q := newQueue[int](t, 1000)
+	for i := range 200 {
+		q.Put(ctx, i)
+	}
+	workers := []*multiproc.Future[int]{
+		multiproc.Submit(ctx, p, queueWork, queueJob{Q: q, Count: 100}),
+		multiproc.Submit(ctx, p, queueWork, queueJob{Q: q, Count: 100}),
+	}
+	if err := q.Join(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range workers {
+		if n, err := f.Wait(ctx); n != 100 || err != nil {
+			t.Fatalf("a worker handled %d: %v", n, err)
+		}
+	}
+	if q.Len() != 0 {
+		t.Fatalf("Len = %d after Join", q.Len())
+	}
+	if err := q.TaskDone(); err == nil {
+		t.Fatal("TaskDone once every item was done succeeded")
 	}
 }
 
