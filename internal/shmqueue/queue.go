@@ -283,10 +283,20 @@ func (q *Queue) unlockPut() { q.h.putLock.Unlock() }
 // pieces may hold it for long, and the queue is then as good as full or empty to them.
 const tryLockSpins = 1000
 
+// holdSpins is how many times a blocking locker looks at a held lock before it asks for it:
+// asleep in the lock, it would be woken by a system call of the holder's, and tens of
+// microseconds later, where the holder lets go within a microsecond or two.
+const holdSpins = 4000
+
 // lock takes m, waiting as long as ctx allows if block, else for a few microseconds at
 // most, after which it returns busy.
 func lock(ctx context.Context, m *shmsync.Mutex, block bool, busy error) (ownerDied bool, err error) {
 	if block {
+		for i := 1; i <= holdSpins && m.Owner() != 0; i++ {
+			if i%64 == 0 {
+				runtime.Gosched()
+			}
+		}
 		return m.Lock(ctx)
 	}
 	for i := range tryLockSpins {
