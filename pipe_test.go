@@ -3,6 +3,7 @@ package multiproc_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -192,4 +193,28 @@ func TestPipeOwnerDies(t *testing.T) {
 	if err := theirs.Send(ctx, 1); err == nil || !strings.Contains(err.Error(), "passed on") {
 		t.Fatalf("Send on an end passed to another process: %v", err)
 	}
+}
+
+func ExampleNewPipe() {
+	ctx := context.Background()
+	parentConn, childConn, err := multiproc.NewPipe[int]()
+	if err != nil {
+		panic(err)
+	}
+	// The child owns its end from now on; pipeEcho answers every number with the next.
+	child, err := multiproc.Start(ctx, pipeEcho, childConn)
+	if err != nil {
+		panic(err)
+	}
+	for _, v := range []int{1, 41} {
+		parentConn.Send(ctx, v)
+		answer, _ := parentConn.Recv(ctx)
+		fmt.Println(v, "->", answer)
+	}
+	parentConn.Close() // the child's Recv returns io.EOF
+	fmt.Println(child.Wait(ctx))
+	// Output:
+	// 1 -> 2
+	// 41 -> 42
+	// 2 <nil>
 }

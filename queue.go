@@ -29,8 +29,8 @@ import (
 //
 // A process killed using the queue does not wedge it: a lock it held is taken over by the
 // next process that needs it, an item it was putting is there whole or not at all, and an
-// item it was taking is left in the queue, unless it was larger than half the ring and the
-// process had begun to read it.
+// item it was taking is left in the queue, unless the item was larger than the ring and the
+// process had begun to take it. The same holds for a Put or Get whose ctx ends.
 //
 // Methods are safe for concurrent use by goroutines and processes. Every process holding
 // the queue sees the same items; Close closes it for all of them.
@@ -127,7 +127,9 @@ func (q *Queue[T]) TryPut(v T) error {
 }
 
 // Get takes the oldest item, waiting while the queue is empty. Once the queue is closed and
-// drained it returns ErrClosed; it returns ctx.Err() if ctx ends first.
+// drained it returns ErrClosed; it returns ctx.Err() if ctx ends first, leaving the item it
+// was waiting for in the queue, unless that item is larger than the ring and Get has begun
+// to take it: Get then takes it to its end, as fast as its producer writes it.
 func (q *Queue[T]) Get(ctx context.Context) (T, error) { return q.get(ctx, true) }
 
 // TryGet is Get that fails with ErrEmpty instead of waiting (with ErrClosed once the queue is
@@ -272,7 +274,7 @@ func (it *items[T]) send(v T, put func(segs [][]byte) error) error {
 		seg := [1][]byte{*(*[]byte)(unsafe.Pointer(&v))}
 		return put(seg[:])
 	}
-	if size := it.c.FixedSize(); size > 0 {
+	if size, ok := it.c.FixedSize(); ok {
 		seg := [1][]byte{unsafe.Slice((*byte)(unsafe.Pointer(&v)), size)}
 		return put(seg[:])
 	}
@@ -281,6 +283,7 @@ func (it *items[T]) send(v T, put func(segs [][]byte) error) error {
 		e = &encoder{enc: wire.NewEncoder()} // gob: a stream of its own per item
 	}
 	if err := it.c.Encode(e.enc, unsafe.Slice(&v, 1)); err != nil {
+		e.enc.Reset()
 		return err
 	}
 	e.segs.segs = e.segs.segs[:0]
@@ -306,7 +309,7 @@ func (it *items[T]) take(b []byte, owned bool) (T, error) {
 		*(*[]byte)(unsafe.Pointer(&v)) = b
 		return v, nil
 	}
-	if size := it.c.FixedSize(); size > 0 && len(b) == size {
+	if size, ok := it.c.FixedSize(); ok && len(b) == size {
 		copy(unsafe.Slice((*byte)(unsafe.Pointer(&v)), size), b)
 		return v, nil
 	}

@@ -45,6 +45,18 @@ var (
 		}
 		return got, nil
 	})
+	// queueWork takes Count numbers, marking each done once handled (JoinableQueue's way).
+	queueWork = multiproc.Register("queue.work", func(ctx context.Context, j queueJob) (int, error) {
+		for i := range j.Count {
+			if _, err := j.Q.Get(ctx); err != nil {
+				return i, err
+			}
+			if err := j.Q.TaskDone(); err != nil {
+				return i, err
+			}
+		}
+		return j.Count, nil
+	})
 	// queueGetOne waits for one number.
 	queueGetOne = multiproc.Register("queue.getOne", func(ctx context.Context, q *multiproc.Queue[int]) (int, error) {
 		return q.Get(ctx)
@@ -66,6 +78,9 @@ var (
 	})
 	queueDrop = multiproc.Register("queue.drop", func(ctx context.Context, q *multiproc.Queue[[]byte]) (int, error) {
 		return q.Cap(), nil
+	})
+	connDrop = multiproc.Register("pipe.drop", func(ctx context.Context, c *multiproc.Conn[[]byte]) (int, error) {
+		return 0, c.Close()
 	})
 )
 
@@ -291,6 +306,36 @@ func TestQueueTaskDoneJoin(t *testing.T) {
 	}
 }
 
+// TestQueueJoinAcrossProcesses: Join in the parent returns once workers have marked every
+// item done.
+func TestQueueJoinAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	ctx := ctxFor(t)
+	p := newPool(t, multiproc.Processes(2))
+	q := newQueue[int](t, 1000)
+	for i := range 200 {
+		q.Put(ctx, i)
+	}
+	workers := []*multiproc.Future[int]{
+		multiproc.Submit(ctx, p, queueWork, queueJob{Q: q, Count: 100}),
+		multiproc.Submit(ctx, p, queueWork, queueJob{Q: q, Count: 100}),
+	}
+	if err := q.Join(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range workers {
+		if n, err := f.Wait(ctx); n != 100 || err != nil {
+			t.Fatalf("a worker handled %d: %v", n, err)
+		}
+	}
+	if q.Len() != 0 {
+		t.Fatalf("Len = %d after Join", q.Len())
+	}
+	if err := q.TaskDone(); err == nil {
+		t.Fatal("TaskDone once every item was done succeeded")
+	}
+}
+
 // TestQueueAcrossProcesses: two producer processes and two consumer processes; every item
 // comes out once. Close, in the parent, ends the consumers' All.
 func TestQueueAcrossProcesses(t *testing.T) {
@@ -391,7 +436,8 @@ func TestQueueMadeInWorker(t *testing.T) {
 	}
 }
 
-// TestQueueNoLeaks makes, passes and drops queues many times: no descriptor stays open.
+// TestQueueNoLeaks makes, passes and drops queues and pipes many times: no descriptor stays
+// open, in the parent or in the worker.
 func TestQueueNoLeaks(t *testing.T) {
 	ctx := ctxFor(t)
 	p := newPool(t, multiproc.Processes(1))
@@ -401,6 +447,13 @@ func TestQueueNoLeaks(t *testing.T) {
 			t.Fatal(err)
 		}
 		if _, err := multiproc.Apply(ctx, p, queueDrop, q); err != nil {
+			t.Fatal(err)
+		}
+		_, theirs, err := multiproc.NewPipe[[]byte]()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := multiproc.Apply(ctx, p, connDrop, theirs); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -422,4 +475,39 @@ func TestQueueNoLeaks(t *testing.T) {
 		runtime.GC()
 		return openFDs(t) <= before+1
 	})
+}
+
+// exampleProduce puts 1, 2 and 3 on the queue, then closes it.
+var exampleProduce = multiproc.Register("example.produce", func(ctx context.Context, q *multiproc.Queue[int]) (struct{}, error) {
+	for i := 1; i <= 3; i++ {
+		if err := q.Put(ctx, i); err != nil {
+			return struct{}{}, err
+		}
+	}
+	return struct{}{}, q.Close()
+})
+
+func ExampleQueue() {
+	ctx := context.Background()
+	q, err := multiproc.NewQueue[int](8)
+	if err != nil {
+		panic(err)
+	}
+	// The queue travels to the process as its argument: the same queue there.
+	producer, err := multiproc.Start(ctx, exampleProduce, q)
+	if err != nil {
+		panic(err)
+	}
+	// All ends once the producer has closed the queue and every item is taken.
+	for v, err := range q.All(ctx) {
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(v)
+	}
+	producer.Wait(ctx)
+	// Output:
+	// 1
+	// 2
+	// 3
 }

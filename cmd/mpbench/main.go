@@ -81,6 +81,7 @@ func main() {
 	measureLimits(sel, sz, res)
 	measureMultiproc(sel, sz, res)
 	measureSharing(sel, sz, res)
+	measureQueues(sel, sz, res)
 	h := header{goVersion: runtime.Version(), reps: *reps, cpus: runtime.NumCPU(), quick: *quick}
 	if sel.anyRow() {
 		var err error

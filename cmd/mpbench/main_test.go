@@ -244,6 +244,7 @@ func TestMultiproc(t *testing.T) {
 	measureCold(selection{}, tinySizes(), res)
 	measureMultiproc(selection{}, tinySizes(), res)
 	measureSharing(selection{}, tinySizes(), res)
+	measureQueues(selection{}, tinySizes(), res)
 	for _, m := range rows {
 		positive(t, m.id, res.rows[m.id][implMultiproc], nil)
 	}

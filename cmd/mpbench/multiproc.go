@@ -40,7 +40,6 @@ const metricTimeout = 2 * time.Minute
 
 // measureMultiproc fills res with multiproc's rows.
 func measureMultiproc(sel selection, sz sizes, res *results) {
-	measureQueues(sel, sz, res) // the Queue and Pipe rows (queues.go)
 	run := func(id string, f func(ctx context.Context) (*Summary, error)) {
 		if !sel.row(id) {
 			return

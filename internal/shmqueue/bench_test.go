@@ -2,6 +2,7 @@ package shmqueue
 
 import (
 	"context"
+	"runtime"
 	"testing"
 )
 
@@ -34,4 +35,34 @@ func BenchmarkSmallItems(b *testing.B) {
 	for range b.N {
 		q.Get(ctx, true, func([]byte, bool) error { return nil })
 	}
+}
+
+// BenchmarkTwoByTwo moves 8-byte items from two goroutines to two others.
+func BenchmarkTwoByTwo(b *testing.B) {
+	q := newQueue(b, 1<<20, 1024)
+	ctx := context.Background()
+	item := make([]byte, 8)
+	for p := range 2 {
+		go func() {
+			for range b.N/2 + p*(b.N%2) {
+				q.Put(ctx, [][]byte{item}, true)
+			}
+		}()
+	}
+	done := make(chan int)
+	for range 2 {
+		go func() {
+			n := 0
+			for q.Get(ctx, true, func([]byte, bool) error { return nil }) == nil {
+				n++
+			}
+			done <- n
+		}()
+	}
+	for q.Len() != 0 || q.h.putLock.Owner() != 0 || countOf(q.h.head.Load()) < uint64(b.N) {
+		runtime.Gosched()
+	}
+	q.Close()
+	<-done
+	<-done
 }

@@ -27,8 +27,10 @@
 //   - putOpen is 1 while the holder of putLock has published some chunks of an item but not
 //     its last. Chunks keep reserve bytes of the ring free, so that whoever takes putLock
 //     from a dead holder with putOpen set can always end the item with an abort record.
-//   - A consumer that finds a chunk that does not begin an item, outside an item, skips it:
-//     the item's beginning was taken by a consumer that died.
+//   - A consumer reads an item's chunks ahead of the tail, and moves the tail past them when
+//     it has read the item, or when the producer waits for room (putStarved): from then on
+//     past every chunk. A consumer that finds a chunk that does not begin an item, outside an
+//     item, skips it: the item's beginning was taken by a consumer that died.
 //   - A waiter counts itself in sleepers before it looks at what it waits for, and a waker
 //     looks at sleepers after it has published: one of them sees the other. A waker that
 //     finds sleepers sets the count to 0 and wakes them all (see wait.go).
@@ -81,11 +83,12 @@ type header struct {
 	tag      uint64 // the user's, set by Init: the type of the items, say
 	_        [32]byte
 
-	putLock shmsync.Mutex
-	putOpen atomic.Uint32 // written by the holder of putLock
-	_       [44]byte
-	head    atomic.Uint64 // written by the holder of putLock
-	_       [56]byte
+	putLock    shmsync.Mutex
+	putOpen    atomic.Uint32 // written by the holder of putLock
+	putStarved atomic.Uint32 // 1 while the holder of putLock waits for room in an item
+	_          [40]byte
+	head       atomic.Uint64 // written by the holder of putLock
+	_          [56]byte
 
 	getLock shmsync.Mutex
 	_       [48]byte

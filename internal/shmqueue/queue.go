@@ -5,9 +5,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"time"
 	"unsafe"
+
+	"github.com/multiproc/multiproc/internal/shmsync"
 )
 
 // Errors of the queue's operations; the multiproc package gives them its own names.
@@ -31,6 +34,7 @@ type Queue struct {
 	capacity uint64
 
 	dataWaiter, roomWaiter, joinWaiter waiter
+	chunkWaiter, pieceWaiter           waiter // eager: for the next piece of an item, and room for it
 
 	// PeerGone, if set, is asked now and then by a waiting Put or Get whether the process at
 	// the other end is gone; if it is, the queue is closed (see Pipe).
@@ -72,6 +76,7 @@ func Attach(mem []byte) (*Queue, error) {
 	return &Queue{
 		h: h, ring: mem[HeaderSize:], mask: size - 1, size: size, single: size / 2,
 		capacity: h.capacity, period: sleepMax,
+		chunkWaiter: waiter{eager: true}, pieceWaiter: waiter{eager: true},
 	}, nil
 }
 
@@ -119,7 +124,7 @@ func (q *Queue) Put(ctx context.Context, segs [][]byte, block bool) error {
 			return ErrClosed
 		}
 		if q.hasRoom(rec) {
-			if err := q.lockPut(ctx); err != nil {
+			if err := q.lockPut(ctx, block, ErrFull); err != nil {
 				return err
 			}
 			if q.h.closed.Load() != 0 {
@@ -184,10 +189,17 @@ func (q *Queue) putChunks(ctx context.Context, segs [][]byte, n uint64) error {
 			overhead += 8
 		}
 		if room < overhead+8 {
-			// Wait for a consumer to make room; the closed queue and ctx end the item.
-			err := q.roomWaiter.wait(ctx, &q.h.room, func() bool {
+			// Wait for a consumer to make room; the closed queue and ctx end the item. A
+			// consumer reading the item holds the tail back until it learns the producer
+			// waits (see takeItem).
+			if !first {
+				q.h.putStarved.Store(1)
+				wake(&q.h.data)
+			}
+			err := q.pieceWaiter.wait(ctx, &q.h.room, func() bool {
 				return q.size-used(q.h.head.Load(), q.h.tail.Load()) >= overhead+8 || q.h.closed.Load() != 0
 			}, q.period, q.checkPeer)
+			q.h.putStarved.Store(0)
 			if err == nil && q.h.closed.Load() != 0 {
 				err = ErrClosed
 			}
@@ -242,6 +254,7 @@ func (q *Queue) putChunks(ctx context.Context, segs [][]byte, n uint64) error {
 // abort ends the item whose chunks were published last with an abort record. The caller
 // holds putLock; reserve keeps room for the record.
 func (q *Queue) abort() {
+	q.h.putStarved.Store(0)
 	h := q.h.head.Load()
 	pos := posOf(h)
 	q.writeHeader(pos, 0, flagAbort)
@@ -251,8 +264,9 @@ func (q *Queue) abort() {
 }
 
 // lockPut takes putLock; taking it from a process that died writing an item ends that item.
-func (q *Queue) lockPut(ctx context.Context) error {
-	ownerDied, err := q.h.putLock.Lock(ctx)
+// Unless block, it fails with busy if the lock stays held (see lock).
+func (q *Queue) lockPut(ctx context.Context, block bool, busy error) error {
+	ownerDied, err := lock(ctx, &q.h.putLock, block, busy)
 	if err != nil {
 		return err
 	}
@@ -263,6 +277,38 @@ func (q *Queue) lockPut(ctx context.Context) error {
 }
 
 func (q *Queue) unlockPut() { q.h.putLock.Unlock() }
+
+// tryLockSpins is how many times TryPut and TryGet try a held lock before they give up: a
+// holder copying an item lets go within microseconds; one writing or reading a large item in
+// pieces may hold it for long, and the queue is then as good as full or empty to them.
+const tryLockSpins = 1000
+
+// holdSpins is how many times a blocking locker looks at a held lock before it asks for it:
+// asleep in the lock, it would be woken by a system call of the holder's, and tens of
+// microseconds later, where the holder lets go within a microsecond or two.
+const holdSpins = 4000
+
+// lock takes m, waiting as long as ctx allows if block, else for a few microseconds at
+// most, after which it returns busy.
+func lock(ctx context.Context, m *shmsync.Mutex, block bool, busy error) (ownerDied bool, err error) {
+	if block {
+		for i := 1; i <= holdSpins && m.Owner() != 0; i++ {
+			if i%64 == 0 {
+				runtime.Gosched()
+			}
+		}
+		return m.Lock(ctx)
+	}
+	for i := range tryLockSpins {
+		if ok, died := m.TryLock(); ok {
+			return died, nil
+		}
+		if i%64 == 63 {
+			runtime.Gosched()
+		}
+	}
+	return false, busy
+}
 
 // checkPeer closes the queue when its PeerGone says so.
 func (q *Queue) checkPeer() {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/multiproc/multiproc/internal/shmsync"
 )
 
 // memory returns n zeroed bytes aligned as a mapping is.
@@ -348,3 +350,84 @@ func TestManyProducersAndConsumers(t *testing.T) {
 }
 
 var _ = fmt.Sprint
+
+// TestTryDoesNotWait: TryPut and TryGet give up on a lock held for long (by a producer or
+// consumer of a large item, say) instead of waiting for it; Put and Get wait, as their ctx
+// allows.
+func TestTryDoesNotWait(t *testing.T) {
+	ctx := testCtx(t)
+	q := newQueue(t, MinRing, 4)
+	put(ctx, q, item(1, 8))
+	for _, l := range []*shmsync.Mutex{&q.h.putLock, &q.h.getLock} {
+		l.Lock(ctx)
+		start := time.Now()
+		var try, wait error
+		short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		if l == &q.h.putLock {
+			try = q.Put(ctx, [][]byte{item(2, 8)}, false)
+			wait = q.Put(short, [][]byte{item(2, 8)}, true)
+			if !errors.Is(try, ErrFull) {
+				t.Errorf("TryPut with putLock held: %v, want ErrFull", try)
+			}
+		} else {
+			_, try = get(ctx, q, false)
+			_, wait = get(short, q, true)
+			if !errors.Is(try, ErrEmpty) {
+				t.Errorf("TryGet with getLock held: %v, want ErrEmpty", try)
+			}
+		}
+		cancel()
+		if !errors.Is(wait, context.DeadlineExceeded) {
+			t.Errorf("a blocking call with its lock held: %v, want its ctx's end", wait)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("took %v", d)
+		}
+		l.Unlock()
+	}
+	if b, err := get(ctx, q, false); err != nil || string(b) != string(item(1, 8)) {
+		t.Fatalf("TryGet once the locks are free: %v", err)
+	}
+}
+
+// TestGetLeavesAnItemWhole: a Get whose ctx ends while it waits for the rest of an item that
+// fits in the ring leaves the item in the queue, its tail unmoved.
+func TestGetLeavesAnItemWhole(t *testing.T) {
+	ctx := testCtx(t)
+	q := newQueue(t, MinRing, 4)
+	// The first piece of an item of 40000 bytes, from a producer that holds putLock and
+	// writes no more for now.
+	q.h.putLock.Lock(ctx)
+	const total, first = 40000, 1000
+	q.writeHeader(0, 8+first, flagFirst)
+	var lb [8]byte
+	binary.LittleEndian.PutUint64(lb[:], total)
+	q.copyIn(recHeader, lb[:])
+	q.copyIn(recHeader+8, item(7, total)[:first])
+	q.h.putOpen.Store(1)
+	q.h.head.Swap(pack(0, recordSize(8+first)))
+
+	short, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
+	defer cancel()
+	if _, err := get(short, q, true); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Get in the middle of an item, its ctx ended: %v", err)
+	}
+	if q.h.tail.Load() != 0 {
+		t.Fatal("the tail moved past the beginning of an item the Get gave up")
+	}
+	// The producer writes the rest; the next Get takes the item whole.
+	rest := item(7, total)[first:]
+	go func() {
+		pos := recordSize(8 + first)
+		q.writeHeader(pos, uint32(len(rest)), flagLast)
+		q.copyIn(pos+recHeader, rest)
+		q.h.putOpen.Store(0)
+		q.h.head.Swap(pack(1, pos+recordSize(uint64(len(rest)))))
+		wake(&q.h.data)
+		q.unlockPut()
+	}()
+	b, err := get(ctx, q, true)
+	if err != nil || !bytes.Equal(b, item(7, total)) {
+		t.Fatalf("Get of the item once written: %v, %d bytes", err, len(b))
+	}
+}

@@ -37,9 +37,11 @@ func wakeAll(w *waitWord) {
 }
 
 // waiter waits on one waitWord for one handle. Its policy, kept across waits, stops polling
-// when polling has not paid lately.
+// when polling has not paid lately. An eager waiter always polls: it waits, in the middle of
+// an item, for a process that is copying the next piece of it.
 type waiter struct {
 	policy spin.Policy
+	eager  bool
 }
 
 // wait returns once ready reports true, or ctx ends (with ctx.Err()). It polls for a while
@@ -49,7 +51,7 @@ func (wt *waiter) wait(ctx context.Context, w *waitWord, ready func() bool, peri
 	if ready() {
 		return nil
 	}
-	if wt.policy.Allow() {
+	if wt.eager || wt.policy.Allow() {
 		deadline := time.Now().Add(spinFor)
 		for i := 1; ; i++ {
 			if ready() {

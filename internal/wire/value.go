@@ -77,22 +77,6 @@ func NewCodec[T any](fn, role string) (Codec[T], error) {
 	return c, nil
 }
 
-// IsBytes reports whether T is []byte, which is its own encoding.
-func (c Codec[T]) IsBytes() bool { return c.kind == codecBytes }
-
-// FixedSize returns the size of T when a value is its own encoding (plain memory of fixed
-// size, every bit pattern valid), and 0 otherwise.
-func (c Codec[T]) FixedSize() int {
-	if c.kind == codecFixed && !c.bools {
-		return c.size
-	}
-	return 0
-}
-
-// UsesGob reports whether values of T go through gob, whose stream carries type information
-// once: a value that must be decodable on its own needs an Encoder of its own.
-func (c Codec[T]) UsesGob() bool { return c.kind == codecGob }
-
 // Encode appends vs to the open frame. On error the caller drops the frame (Encoder.Abort).
 func (c Codec[T]) Encode(enc *Encoder, vs []T) error {
 	switch c.kind {
