@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -59,6 +60,8 @@ func runHelper(mode string) {
 	case "sigint-handled":
 		_, err := multiproc.Map(ctx, p, sleepy, []time.Duration{time.Minute, time.Minute, time.Minute})
 		fmt.Println("map:", err)
+		// The test looks at the workers before they are closed: it says when with a line.
+		bufio.NewReader(os.Stdin).ReadString('\n')
 		start := time.Now()
 		p.Close()
 		fmt.Printf("closed in %v\n", time.Since(start).Round(time.Millisecond))
@@ -69,6 +72,7 @@ func runHelper(mode string) {
 // helper is a running parent program.
 type helper struct {
 	cmd  *exec.Cmd
+	in   io.WriteCloser // a line goes on, where the helper waits for one
 	out  *bufio.Scanner
 	pids []int
 }
@@ -85,10 +89,14 @@ func startHelper(t *testing.T, mode string) *helper {
 	if err != nil {
 		t.Fatal(err)
 	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	h := &helper{cmd: cmd, out: bufio.NewScanner(stdout)}
+	h := &helper{cmd: cmd, in: stdin, out: bufio.NewScanner(stdout)}
 	t.Cleanup(func() {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		cmd.Wait()

@@ -39,6 +39,7 @@ func TestCtrlCIsTheParentsToHandle(t *testing.T) {
 			t.Fatalf("worker %d died of the terminal's SIGINT", pid)
 		}
 	}
+	h.in.Write([]byte("close\n"))
 	line := h.line(t)
 	if !strings.HasPrefix(line, "closed in ") {
 		t.Fatalf("helper said %q", line)
