@@ -349,3 +349,36 @@ func TestSharedArraysDroppedInWorkerAreUnmapped(t *testing.T) {
 		t.Fatalf("the worker keeps %d arrays mapped that its tasks dropped", n)
 	}
 }
+
+// linkServers counts, in a worker that never shared anything, the goroutines serving handle
+// links after it ran a pool of its own.
+var linkServers = multiproc.Register("sharing.linkServers", func(ctx context.Context, _ int) (int, error) {
+	p, err := multiproc.NewPool(multiproc.Processes(2))
+	if err != nil {
+		return 0, err
+	}
+	defer p.Close()
+	if _, err := multiproc.Map(ctx, p, square, []int{1, 2, 3, 4}); err != nil {
+		return 0, err
+	}
+	buf := make([]byte, 1<<20)
+	stacks := string(buf[:runtime.Stack(buf, true)])
+	return strings.Count(stacks, "internal/handle.(*link).serve"), nil
+})
+
+// A program that never shares a handle runs no goroutine for them.
+func TestNoSharingNoGoroutines(t *testing.T) {
+	t.Parallel()
+	ctx := ctxFor(t)
+	proc, err := multiproc.Start(ctx, linkServers, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := proc.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("a process that never shared runs %d goroutines serving handle links", n)
+	}
+}
