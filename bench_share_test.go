@@ -3,6 +3,7 @@ package multiproc_test
 import (
 	"context"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -150,4 +151,32 @@ func BenchmarkEventWake(b *testing.B) {
 	}
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "µs-median")
+}
+
+// BenchmarkLockOwnerDiedTakeover: from the SIGKILL of a worker holding a Lock to the return
+// of the Lock a parent's goroutine was waiting in (with ErrOwnerDied). Target ≤ 100 ms; a
+// waiter looks at its holder every 10 ms (internal/shmsync.Slice).
+func BenchmarkLockOwnerDiedTakeover(b *testing.B) {
+	p, ctx := sharingBenchPool(b)
+	var lat []time.Duration
+	for range b.N {
+		l, _ := multiproc.NewLock()
+		pid, err := multiproc.Apply(ctx, p, lockAndReturn, l)
+		if err != nil {
+			b.Fatal(err)
+		}
+		got := make(chan time.Time, 1)
+		go func() {
+			l.Lock(ctx)
+			got <- time.Now()
+		}()
+		time.Sleep(25 * time.Millisecond) // the waiter sleeps, between two looks at the holder
+		killed := time.Now()
+		syscall.Kill(pid, syscall.SIGKILL)
+		lat = append(lat, (<-got).Sub(killed))
+		l.Unlock()
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1e3, "ms-median")
+	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1e3, "ms-max")
 }

@@ -14,9 +14,9 @@ import (
 // or TryLock gets it with ErrOwnerDied: the caller decides whether what it guards is consistent.
 //
 // It is not reentrant: a second Lock in the holding process waits (Python's RLock has no
-// counterpart; keep the lock in one place). A waiter notices a holder's death within
-// 10 ms (see internal/shmsync). An uncontended Lock and Unlock are an atomic operation each;
-// waiting costs no CPU.
+// counterpart; keep the lock in one place). A waiter notices a holder's death within 10 ms, and
+// at once on Linux once it has waited that long (see internal/shmsync). An uncontended Lock and
+// Unlock are an atomic operation each; waiting costs no CPU.
 //
 // A Lock travels to another process as a task's argument or result (or inside one). Its
 // methods are safe for concurrent use.

@@ -37,6 +37,10 @@ const arrayData = 64
 // synchronised: share the work out (disjoint parts for each process), or guard it with a Lock,
 // or use the sync/atomic functions on the elements.
 //
+// The memory is mapped in this process until Close, or until the SharedArray is unreachable:
+// keep the SharedArray, not only its Slice, while you use the memory (a deferred Close does).
+// A task's argument stays reachable while the task runs.
+//
 // Its methods are safe for concurrent use.
 type SharedArray[T any] struct {
 	obj *handle.Object
@@ -77,11 +81,12 @@ func (a *SharedArray[T]) init(obj *handle.Object, n int) {
 	} else {
 		a.s = []T{}
 	}
-	// Dropped without Close, it keeps its memory mapped: slices of it may still be in use.
+	// Unreachable without Close, it lets go of the shared memory; a slice of it that outlived
+	// it faults when used instead of reaching another mapping (see handle.Object.Release).
 	a.cleanup = runtime.AddCleanup(a, func(o *handle.Object) { o.Release(true) }, obj)
 }
 
-// Slice returns the shared memory itself, valid until Close.
+// Slice returns the shared memory itself, valid until Close (or until a is unreachable).
 func (a *SharedArray[T]) Slice() []T { return a.s }
 
 // Len returns the number of values.
@@ -125,6 +130,10 @@ func (a *SharedArray[T]) GobDecode(b []byte) error {
 	if h.typeHash != typeHash[T]() || h.elemSize != uint64(sizeOf[T]()) {
 		obj.Release(false)
 		return fmt.Errorf("multiproc: a SharedArray of another element type arrived as a SharedArray[%v]", reflect.TypeFor[T]())
+	}
+	if h.elemSize > 0 && h.n > uint64(len(obj.Mem)-arrayData)/h.elemSize {
+		obj.Release(false)
+		return fmt.Errorf("multiproc: a SharedArray of %d elements arrived in %d bytes", h.n, len(obj.Mem))
 	}
 	a.init(obj, int(h.n))
 	return nil

@@ -27,11 +27,12 @@ ARRAY_BYTES = 64 << 20
 def read_pass(name, q):
     shm = shared_memory.SharedMemory(name=name)
     out = bytearray(len(shm.buf))  # allocated and touched before the clock starts
-    out[:] = b"\0" * len(out)
+    dst = memoryview(out)
+    dst[:] = b"\0" * len(out)
     start = time.perf_counter()
-    out[:] = shm.buf  # one memcpy over every byte of the shared memory
+    dst[:] = shm.buf  # one memcpy over every byte (bytearray's own slice assignment is 50x slower)
     q.put((time.perf_counter() - start, len(out)))
-    del out
+    dst.release()
     shm.close()
 
 

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -45,14 +46,21 @@ func init() {
 	links.parent, links.parentPid = l, l.pid
 }
 
+// active is links.active, read without the lock once it is true.
+var active atomic.Bool
+
 // activate starts serving every link, now and from now on.
 func activate() {
+	if active.Load() {
+		return
+	}
 	links.mu.Lock()
 	defer links.mu.Unlock()
 	if links.active {
 		return
 	}
 	links.active = true
+	active.Store(true)
 	if links.parent != nil {
 		links.parent.serveOnce()
 	}

@@ -26,10 +26,10 @@ type Object struct {
 	Mem  []byte // the mapping, until the object is freed
 
 	// table.mu guards the fields below.
-	file        *os.File // the descriptor that lets it travel; nil once freed
-	refs        int      // handles on it in this process
-	pins        int      // tokens written here and not yet read
-	keepMapping bool     // freeing it leaves Mem mapped (see Release)
+	file   *os.File // the descriptor that lets it travel; nil once freed
+	refs   int      // handles on it in this process
+	pins   int      // tokens written here and not yet read
+	retire bool     // freeing it retires Mem instead of unmapping it (see Release)
 }
 
 // table holds the objects of this process that have handles or pins.
@@ -66,13 +66,15 @@ func (o *Object) Retain() {
 }
 
 // Release drops a reference to o. The last one, once no token written here is left unread,
-// closes its descriptor and unmaps its memory, unless keepMapping: memory that the program
-// may still reach (a slice of it) stays mapped until the process ends.
-func (o *Object) Release(keepMapping bool) {
+// closes its descriptor and unmaps its memory. With retire, the memory is retired instead:
+// its range is mapped anew with no access allowed, so that the shared memory is let go of
+// while a slice of it that the program may still hold faults when used, rather than reaching
+// whatever a later mapping puts at that address.
+func (o *Object) Release(retire bool) {
 	table.mu.Lock()
 	defer table.mu.Unlock()
 	o.refs--
-	o.keepMapping = o.keepMapping || keepMapping
+	o.retire = o.retire || retire
 	o.freeIfUnused()
 }
 
@@ -96,7 +98,9 @@ func (o *Object) freeIfUnused() {
 	if table.objects[o.Key] == o {
 		delete(table.objects, o.Key)
 	}
-	if !o.keepMapping {
+	if o.retire {
+		retireMapping(o.Mem)
+	} else {
 		shm.Unmap(o.Mem)
 	}
 	o.Mem = nil

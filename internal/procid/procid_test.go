@@ -77,3 +77,45 @@ func BenchmarkAliveDead(b *testing.B) {
 		}
 	}
 }
+
+func TestOnExit(t *testing.T) {
+	cmd := exec.Command("sleep", "10")
+	if err := cmd.Start(); err != nil {
+		t.Skip(err)
+	}
+	defer cmd.Wait()
+	tag, _ := startTag(cmd.Process.Pid)
+	id := newID(cmd.Process.Pid, tag)
+	woken := make(chan struct{}, 2)
+	stop, ok := OnExit(id, func() { woken <- struct{}{} })
+	if !ok {
+		cmd.Process.Kill()
+		t.Skip("no pidfd here")
+	}
+	defer stop()
+	// A watch stopped before the end calls nothing (and leaves no goroutine: goleak).
+	stop2, _ := OnExit(id, func() { t.Error("a stopped watch was called") })
+	stop2()
+	select {
+	case <-woken:
+		t.Fatal("woken while the process lives")
+	case <-time.After(20 * time.Millisecond):
+	}
+	killed := time.Now()
+	cmd.Process.Kill()
+	select {
+	case <-woken:
+		t.Logf("woken %v after the kill", time.Since(killed))
+	case <-time.After(10 * time.Second):
+		t.Fatal("not woken when the process ended")
+	}
+	// A process that has ended already: woken at once.
+	done := make(chan struct{})
+	stop3, _ := OnExit(newID(cmd.Process.Pid, tag+1), func() { close(done) })
+	defer stop3()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a watch of an ended process was not woken")
+	}
+}

@@ -47,6 +47,8 @@ func (m *Mutex) lockSlow(ctx context.Context, me uint64) (bool, error) {
 	defer m.waiters.Add(^uint32(0))
 	stop := wakeOnDone(ctx, word(&m.seq))
 	defer stop()
+	w := ownerWatch{seq: word(&m.seq)}
+	defer w.stop()
 	checked := time.Now() // a live holder is the common case: the first check waits a Slice
 	for {
 		seq := m.seq.Load()
@@ -60,14 +62,52 @@ func (m *Mutex) lockSlow(ctx context.Context, me uint64) (bool, error) {
 		if err := ctx.Err(); err != nil {
 			return false, err
 		}
-		if o != me && time.Since(checked) >= Slice {
+		if o != me && (time.Since(checked) >= Slice || w.exited(o)) {
 			if !procid.Alive(procid.ID(o)) && m.owner.CompareAndSwap(o, me) {
 				return true, nil
 			}
 			checked = time.Now()
+			w.watch(o) // a holder held for a Slice: be woken by its death
 		}
 		futex.Wait(word(&m.seq), seq, Slice)
 	}
+}
+
+// ownerWatch wakes the sleepers on seq when the process holding a lock ends, so that a
+// waiter takes over a dead holder's lock at once rather than at its next look. It is set up
+// only once a waiter has waited a Slice: short waits cost nothing more.
+type ownerWatch struct {
+	seq   *uint32
+	owner uint64       // the holder watched, 0 for none
+	dead  *atomic.Bool // set when it has ended
+	end   func()       // stops the watch
+}
+
+// watch watches holder o, unless it is watched already (or cannot be).
+func (w *ownerWatch) watch(o uint64) {
+	if w.owner == o {
+		return
+	}
+	w.stop()
+	dead, seq := new(atomic.Bool), w.seq
+	end, ok := procid.OnExit(procid.ID(o), func() {
+		dead.Store(true)
+		futex.WakeAll(seq) // on memory unmapped meanwhile, a harmless EFAULT
+	})
+	if !ok {
+		return
+	}
+	w.owner, w.dead, w.end = o, dead, end
+}
+
+// exited reports whether the watched holder, o, has ended.
+func (w *ownerWatch) exited(o uint64) bool { return w.owner == o && w.dead.Load() }
+
+func (w *ownerWatch) stop() {
+	if w.end != nil {
+		w.end()
+	}
+	w.owner, w.dead, w.end = 0, nil, nil
 }
 
 // TryLock locks m if it is free, or if its holder has died (then ownerDied is true). It
