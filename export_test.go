@@ -1,3 +1,5 @@
+//go:build unix
+
 package multiproc
 
 // WithRingsOnly, for the external tests, keeps large values in the frames.

@@ -16,3 +16,7 @@ func (c *config) unsupported() error {
 	}
 	return nil
 }
+
+// sharingUnsupported reports why shared objects cannot be made here: they can (an unlinked
+// file stands in for memfd).
+func sharingUnsupported() error { return nil }

@@ -11,3 +11,6 @@ var errWindows = fmt.Errorf("multiproc: Windows is not supported yet: run the wo
 
 // unsupported reports what this system cannot do of what c asks: here, anything.
 func (c *config) unsupported() error { return errWindows }
+
+// sharingUnsupported is what every constructor of a shared object returns here.
+func sharingUnsupported() error { return errWindows }

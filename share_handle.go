@@ -29,6 +29,9 @@ const (
 
 // newObject makes the shared memory of a new handle of kind, size bytes, zeroed.
 func newObject(kind handle.Kind, size int) (*handle.Object, error) {
+	if err := sharingUnsupported(); err != nil {
+		return nil, err
+	}
 	return handle.Create(kind, size)
 }
 

@@ -1,3 +1,5 @@
+//go:build unix
+
 package multiproc_test
 
 import (
@@ -46,7 +48,7 @@ func loop(n int) *Node {
 // untouchedBytes returns n bytes of zeroes that take no memory (a read-only mapping of
 // nothing), or nil if the system refuses the mapping.
 func untouchedBytes(n int) []byte {
-	b, err := unix.Mmap(-1, 0, n, unix.PROT_READ, unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_NORESERVE)
+	b, err := unix.Mmap(-1, 0, n, unix.PROT_READ, unix.MAP_PRIVATE|unix.MAP_ANON)
 	if err != nil {
 		return nil
 	}

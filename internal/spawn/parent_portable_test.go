@@ -12,14 +12,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"go.uber.org/goleak"
 )
 
 // The test binary re-executed with envRole set plays a part in TestWorkerLeavesOrphaned.
 const envRole = "SPAWN_TEST_ROLE"
 
-func TestMain(m *testing.M) {
+func init() { playRole = playOrphanRole }
+
+// playOrphanRole plays the part envRole names, if any, and exits.
+func playOrphanRole() {
 	switch os.Getenv(envRole) {
 	case "parent": // starts a watcher, tells its pid, and exits, leaving it orphaned
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
@@ -35,7 +36,6 @@ func TestMain(m *testing.M) {
 		time.Sleep(time.Minute)
 		os.Exit(3)
 	}
-	goleak.VerifyTestMain(m)
 }
 
 // Without a parent-death signal, a worker whose parent died leaves when its parent pid

@@ -1,3 +1,5 @@
+//go:build unix
+
 package spawn
 
 import (
@@ -19,7 +21,13 @@ import (
 // envMode tells the test binary, started as a worker, what to do instead of serving.
 const envMode = "SPAWN_TEST_MODE"
 
+// playRole, when a test file sets it, plays a part the environment asks of the test binary.
+var playRole func()
+
 func TestMain(m *testing.M) {
+	if playRole != nil {
+		playRole()
+	}
 	if os.Getenv(EnvWorker) != "" {
 		actAsWorker(os.Getenv(envMode))
 		return

@@ -1,3 +1,5 @@
+//go:build unix
+
 package wire
 
 import (
@@ -175,7 +177,7 @@ func TestCodecRefusesOverMaxFrameCheaply(t *testing.T) {
 // untouched returns n bytes of zeroes that take no memory: a read-only mapping of nothing,
 // which reads as the zero page.
 func untouched(t *testing.T, n int) []byte {
-	b, err := unix.Mmap(-1, 0, n, unix.PROT_READ, unix.MAP_PRIVATE|unix.MAP_ANON|unix.MAP_NORESERVE)
+	b, err := unix.Mmap(-1, 0, n, unix.PROT_READ, unix.MAP_PRIVATE|unix.MAP_ANON)
 	if err != nil {
 		t.Fatal(err)
 	}
