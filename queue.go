@@ -29,8 +29,8 @@ import (
 //
 // A process killed using the queue does not wedge it: a lock it held is taken over by the
 // next process that needs it, an item it was putting is there whole or not at all, and an
-// item it was taking is left in the queue, unless the item was larger than the ring and the
-// process had begun to take it. The same holds for a Put or Get whose ctx ends.
+// item it was taking is left in the queue, unless the item was larger than half the ring (512
+// KiB for most queues), which travels in pieces, and the process had begun to take it. The same holds for a Put or Get whose ctx ends.
 //
 // Methods are safe for concurrent use by goroutines and processes. Every process holding
 // the queue sees the same items; Close closes it for all of them.
@@ -128,8 +128,8 @@ func (q *Queue[T]) TryPut(v T) error {
 
 // Get takes the oldest item, waiting while the queue is empty. Once the queue is closed and
 // drained it returns ErrClosed; it returns ctx.Err() if ctx ends first, leaving the item it
-// was waiting for in the queue, unless that item is larger than the ring and Get has begun
-// to take it: Get then takes it to its end, as fast as its producer writes it.
+// was waiting for in the queue, unless that item is larger than half the ring and Get has
+// begun to take it: Get then takes it to its end, as fast as its producer writes it.
 func (q *Queue[T]) Get(ctx context.Context) (T, error) { return q.get(ctx, true) }
 
 // TryGet is Get that fails with ErrEmpty instead of waiting (with ErrClosed once the queue is
