@@ -218,24 +218,23 @@ func TestTakeOver(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 		c.kill()
-		var putErr chan error
+		// The Put is waited for below either way: it may still be unlocking when the Get
+		// has its item, and the region is unmapped when the test ends.
+		putErr := make(chan error, 1)
 		if first == "Put" {
 			// The Put waits for room, which the Get below makes.
-			putErr = make(chan error, 1)
 			go func() { putErr <- put(ctx, q, item(3, 10)) }()
 		} else {
 			go func() {
 				time.Sleep(50 * time.Millisecond)
-				put(ctx, q, item(3, 10))
+				putErr <- put(ctx, q, item(3, 10))
 			}()
 		}
 		if b, err := get(ctx, q, true); err != nil || string(b) != string(item(3, 10)) {
 			t.Fatalf("%s first after a producer died in an item: %v (%d bytes)", first, err, len(b))
 		}
-		if putErr != nil {
-			if err := <-putErr; err != nil {
-				t.Fatal(err)
-			}
+		if err := <-putErr; err != nil {
+			t.Fatal(err)
 		}
 		if q.Len() != 0 || q.h.putOpen.Load() != 0 {
 			t.Fatalf("Len %d, putOpen %d after the dead producer's item", q.Len(), q.h.putOpen.Load())
