@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"testing"
+	"time"
 
 	"github.com/multiproc/multiproc"
 )
@@ -123,31 +124,37 @@ func BenchmarkQueueRoundTrip(b *testing.B) {
 	proc.Wait(ctx)
 }
 
+// Each of the four runs in a process of its own: on a pool, two could share a worker, and a
+// consumer, which returns only once the queue is closed, would keep a producer from running.
 func BenchmarkQueueTwoByTwo(b *testing.B) {
-	ctx := context.Background()
-	p, err := multiproc.NewPool(multiproc.Processes(4))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer p.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel() // ends any process left by a failure
 	q, _ := multiproc.NewQueue[int](1024)
-	warm := make([]int, 4)
-	multiproc.Map(ctx, p, queueFDs, warm, multiproc.ChunkSize(1)) // the workers are up
 	b.ResetTimer()
-	consumers := []*multiproc.Future[int]{multiproc.Submit(ctx, p, queueCount, q), multiproc.Submit(ctx, p, queueCount, q)}
-	producers := []*multiproc.Future[int]{
-		multiproc.Submit(ctx, p, queueProduce, queueJob{Q: q, Count: b.N / 2}),
-		multiproc.Submit(ctx, p, queueProduce, queueJob{Q: q, Count: b.N - b.N/2}),
+	var consumers, producers []*multiproc.Process[int]
+	for range 2 {
+		c, err := multiproc.Start(ctx, queueCount, q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		consumers = append(consumers, c)
 	}
-	for _, f := range producers {
-		if _, err := f.Wait(ctx); err != nil {
+	for _, count := range []int{b.N / 2, b.N - b.N/2} {
+		p, err := multiproc.Start(ctx, queueProduce, queueJob{Q: q, Count: count})
+		if err != nil {
+			b.Fatal(err)
+		}
+		producers = append(producers, p)
+	}
+	for _, p := range producers {
+		if _, err := p.Wait(ctx); err != nil {
 			b.Fatal(err)
 		}
 	}
 	q.Close()
 	n := 0
-	for _, f := range consumers {
-		k, err := f.Wait(ctx)
+	for _, c := range consumers {
+		k, err := c.Wait(ctx)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -186,25 +186,40 @@ func oneToOne(ctx context.Context, p *multiproc.Pool, n int) error {
 	return err
 }
 
-func twoByTwo(ctx context.Context, p *multiproc.Pool, n int) error {
+// twoByTwo runs each of the four in a process of its own: on a pool, two could share a worker,
+// and a consumer, which returns only once the queue is closed, would keep a producer from
+// running.
+func twoByTwo(ctx context.Context, _ *multiproc.Pool, n int) error {
 	q, err := multiproc.NewQueue[int](queueCapacity)
 	if err != nil {
 		return err
 	}
-	consumers := []*multiproc.Future[int]{multiproc.Submit(ctx, p, queueCount, q), multiproc.Submit(ctx, p, queueCount, q)}
-	producers := []*multiproc.Future[int]{
-		multiproc.Submit(ctx, p, queueProduce, benchQueueJob{Q: q, Count: n / 2}),
-		multiproc.Submit(ctx, p, queueProduce, benchQueueJob{Q: q, Count: n - n/2}),
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // ends any process left by a failure
+	var consumers, producers []*multiproc.Process[int]
+	for range 2 {
+		c, err := multiproc.Start(ctx, queueCount, q)
+		if err != nil {
+			return err
+		}
+		consumers = append(consumers, c)
 	}
-	for _, f := range producers {
-		if _, err := f.Wait(ctx); err != nil {
+	for _, count := range []int{n / 2, n - n/2} {
+		p, err := multiproc.Start(ctx, queueProduce, benchQueueJob{Q: q, Count: count})
+		if err != nil {
+			return err
+		}
+		producers = append(producers, p)
+	}
+	for _, p := range producers {
+		if _, err := p.Wait(ctx); err != nil {
 			return err
 		}
 	}
 	q.Close()
 	got := 0
-	for _, f := range consumers {
-		k, err := f.Wait(ctx)
+	for _, c := range consumers {
+		k, err := c.Wait(ctx)
 		if err != nil {
 			return err
 		}
