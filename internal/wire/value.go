@@ -34,10 +34,10 @@ import (
 // channel, a task's input or output must not be changed by its sender once handed over.
 type Codec[T any] struct {
 	kind  codecKind
-	walk  bool // gob's values may hold a cycle or be too large for it: checked first
-	size  int  // bytes of a value (codecFixed) or of an element (codecSlices)
-	align int  // alignment of an element (codecSlices)
-	bools bool // the values or elements are bools: every byte read must be 0 or 1
+	walk  *walkPlan // for gob: how to check a run first for what gob must not be given; nil if nothing
+	size  int       // bytes of a value (codecFixed) or of an element (codecSlices)
+	align int       // alignment of an element (codecSlices)
+	bools bool      // the values or elements are bools: every byte read must be 0 or 1
 }
 
 type codecKind uint8
@@ -70,7 +70,11 @@ func NewCodec[T any](fn, role string) (Codec[T], error) {
 	if err := canTravel(t, t.String(), map[reflect.Type]bool{}); err != nil {
 		return Codec[T]{}, fmt.Errorf("multiproc: the %s type %v of %q cannot travel between processes: %w", role, t, fn, err)
 	}
-	return Codec[T]{kind: codecGob, walk: needsWalk(t)}, nil
+	c := Codec[T]{kind: codecGob}
+	if needsWalk(t) {
+		c.walk = planFor(reflect.TypeFor[[]T]())
+	}
+	return c, nil
 }
 
 // Encode appends vs to the open frame. On error the caller drops the frame (Encoder.Abort).
@@ -108,8 +112,8 @@ func (c Codec[T]) Encode(enc *Encoder, vs []T) error {
 		})
 		return nil
 	}
-	if c.walk {
-		if err := checkValues(vs, enc.Room()); err != nil {
+	if c.walk != nil {
+		if err := checkWith(reflect.ValueOf(vs), c.walk, enc.Room()); err != nil {
 			return fmt.Errorf("multiproc: encoding %T: %w", vs, err)
 		}
 	}

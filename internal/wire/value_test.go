@@ -466,6 +466,25 @@ func BenchmarkCodec(b *testing.B) {
 	b.Run("strings/gob", func(b *testing.B) { benchCodec(b, Codec[string]{kind: codecGob}, strs) })
 	b.Run("vectors16/raw", func(b *testing.B) { benchCodec(b, Codec[[]float64]{kind: codecSlices, size: 8, align: 8}, vecs) })
 	b.Run("vectors16/gob", func(b *testing.B) { benchCodec(b, Codec[[]float64]{kind: codecGob}, vecs) })
+	// What the walk before gob (valuecheck.go) adds, on values it must walk.
+	recs := make([]benchRecord, 1000)
+	for i := range recs {
+		recs[i] = benchRecord{Name: strs[i], Tags: strs[i : i+4], Next: &benchRecord{N: i}}
+	}
+	b.Run("strings/gob-walked", func(b *testing.B) {
+		benchCodec(b, Codec[string]{kind: codecGob, walk: planFor(reflect.TypeFor[[]string]())}, strs)
+	})
+	b.Run("records/gob", func(b *testing.B) { benchCodec(b, Codec[benchRecord]{kind: codecGob}, recs) })
+	b.Run("records/gob-walked", func(b *testing.B) {
+		benchCodec(b, Codec[benchRecord]{kind: codecGob, walk: planFor(reflect.TypeFor[[]benchRecord]())}, recs)
+	})
+}
+
+type benchRecord struct {
+	Name string
+	Tags []string
+	N    int
+	Next *benchRecord
 }
 
 // memPeer stands for both ends of a Sharer and Fetcher: shared slices are kept by

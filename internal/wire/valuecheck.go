@@ -42,89 +42,161 @@ type walkKey struct {
 	n int // a slice's length: a shorter slice of the same array is another value
 }
 
-// checkValues walks vs (a slice of values of a type that needsWalk) and reports why gob must
-// not encode them into a frame with room bytes left.
-func checkValues(vs any, room int) error {
-	w := valueWalker{room: room}
-	return w.walk(reflect.ValueOf(vs))
+// walkPlan is what the walk does with a value of one type, worked out once per type so that
+// the walk itself costs a few reflect calls a value.
+type walkPlan struct {
+	t      reflect.Type
+	need   bool        // the value must be walked (needsWalk)
+	fixed  int         // if not: the least bytes gob sends of it (fixedWire)
+	fields []fieldPlan // a struct's exported fields that must be walked
+	elem   *walkPlan   // what an array, slice or map holds, or a pointer points to
+	key    *walkPlan   // a map's keys
 }
 
-func (w *valueWalker) walk(v reflect.Value) error {
-	t := v.Type()
-	if !needsWalk(t) {
-		w.size += int(fixedWire(t))
+type fieldPlan struct {
+	index int
+	plan  *walkPlan
+}
+
+// plans caches the plan of the types of the values walked, and of those found in interfaces.
+var plans sync.Map // reflect.Type → *walkPlan
+
+// planFor returns the plan for values of t.
+func planFor(t reflect.Type) *walkPlan {
+	if p, ok := plans.Load(t); ok {
+		return p.(*walkPlan)
+	}
+	p, _ := plans.LoadOrStore(t, buildPlan(t, map[reflect.Type]*walkPlan{}))
+	return p.(*walkPlan)
+}
+
+// buildPlan makes the plan for t; building holds the plans under way, which a recursive type
+// comes back to.
+func buildPlan(t reflect.Type, building map[reflect.Type]*walkPlan) *walkPlan {
+	if p, ok := building[t]; ok {
+		return p
+	}
+	p := &walkPlan{t: t, need: needsWalk(t)}
+	building[t] = p
+	if !p.need {
+		p.fixed = int(fixedWire(t))
+		return p
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if f := t.Field(i); f.IsExported() && needsWalk(f.Type) {
+				p.fields = append(p.fields, fieldPlan{i, buildPlan(f.Type, building)})
+			}
+		}
+	case reflect.Array, reflect.Slice, reflect.Pointer:
+		p.elem = buildPlan(t.Elem(), building)
+	case reflect.Map:
+		p.key, p.elem = buildPlan(t.Key(), building), buildPlan(t.Elem(), building)
+	}
+	return p
+}
+
+// checkValues walks vs (a slice of values) and reports why gob must not encode them into a
+// frame with room bytes left.
+func checkValues(vs any, room int) error {
+	v := reflect.ValueOf(vs)
+	return checkWith(v, planFor(v.Type()), room)
+}
+
+// checkWith is checkValues for v, a slice of values whose plan is p.
+func checkWith(v reflect.Value, p *walkPlan, room int) error {
+	w := valueWalker{room: room}
+	return w.walk(v, p)
+}
+
+func (w *valueWalker) walk(v reflect.Value, p *walkPlan) error {
+	if !p.need {
+		w.size += p.fixed
 		return w.checkSize()
 	}
-	switch v.Kind() {
+	switch p.t.Kind() {
 	case reflect.String:
 		w.size += v.Len()
 		return w.checkSize()
 	case reflect.Struct:
-		for i := range t.NumField() {
-			if t.Field(i).IsExported() {
-				if err := w.walk(v.Field(i)); err != nil {
-					return err
-				}
+		for _, f := range p.fields {
+			if err := w.walk(v.Field(f.index), f.plan); err != nil {
+				return err
 			}
 		}
 		return nil
 	case reflect.Array:
-		return w.elements(v, t)
+		return w.elements(v, p)
 	}
 	// A pointer, slice, map or interface: one level deeper.
 	if v.IsNil() {
 		return nil
 	}
 	if w.depth++; w.depth > maxDepth {
-		return fmt.Errorf("a %v nests more than %d levels deep, more than gob can encode", t, maxDepth)
+		return fmt.Errorf("a %v nests more than %d levels deep, more than gob can encode", p.t, maxDepth)
 	}
-	defer func() { w.depth-- }()
-	if w.depth >= trackFrom && v.Kind() != reflect.Interface {
-		key := walkKey{p: v.UnsafePointer(), t: t}
-		if v.Kind() == reflect.Slice {
+	var key walkKey
+	tracked := w.depth >= trackFrom && p.t.Kind() != reflect.Interface
+	if tracked {
+		key = walkKey{p: v.UnsafePointer(), t: p.t}
+		if p.t.Kind() == reflect.Slice {
 			key.n = v.Len()
 		}
 		if w.path[key] {
-			return fmt.Errorf("a %v refers to itself, and gob cannot encode a cycle", t)
+			return fmt.Errorf("a %v refers to itself, and gob cannot encode a cycle", p.t)
 		}
 		if w.path == nil {
 			w.path = make(map[walkKey]bool)
 		}
 		w.path[key] = true
-		defer delete(w.path, key)
 	}
-	switch v.Kind() {
-	case reflect.Pointer, reflect.Interface:
-		return w.walk(v.Elem())
+	var err error
+	switch p.t.Kind() {
+	case reflect.Pointer:
+		err = w.walk(v.Elem(), p.elem)
+	case reflect.Interface:
+		e := v.Elem()
+		err = w.walk(e, planFor(e.Type()))
 	case reflect.Slice:
-		return w.elements(v, t)
+		err = w.elements(v, p)
 	case reflect.Map:
-		w.size += v.Len() // a key and a value take a byte at least
-		if !needsWalk(t.Key()) && !needsWalk(t.Elem()) {
-			w.size += v.Len() * int(fixedWire(t.Key())+fixedWire(t.Elem()))
-			return w.checkSize()
-		}
-		for it := v.MapRange(); it.Next(); {
-			if err := w.walk(it.Key()); err != nil {
-				return err
-			}
-			if err := w.walk(it.Value()); err != nil {
-				return err
-			}
+		err = w.entries(v, p)
+	}
+	if tracked {
+		delete(w.path, key)
+	}
+	w.depth--
+	return err
+}
+
+// elements walks the elements of an array or slice; those of a type that needs no walk only
+// count.
+func (w *valueWalker) elements(v reflect.Value, p *walkPlan) error {
+	if !p.elem.need {
+		w.size += v.Len() * max(1, p.elem.fixed) // gob sends each element, a byte at least
+		return w.checkSize()
+	}
+	for i := range v.Len() {
+		if err := w.walk(v.Index(i), p.elem); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// elements walks the elements of an array or slice; those of a type that needs no walk only
-// count.
-func (w *valueWalker) elements(v reflect.Value, t reflect.Type) error {
-	if e := t.Elem(); !needsWalk(e) {
-		w.size += v.Len() * int(max(1, fixedWire(e))) // gob sends each element, a byte at least
+// entries walks the keys and values of a map.
+func (w *valueWalker) entries(v reflect.Value, p *walkPlan) error {
+	w.size += v.Len() // a key and a value take a byte at least
+	if !p.key.need && !p.elem.need {
+		w.size += v.Len() * (p.key.fixed + p.elem.fixed)
 		return w.checkSize()
 	}
-	for i := range v.Len() {
-		if err := w.walk(v.Index(i)); err != nil {
+	for it := v.MapRange(); it.Next(); {
+		if err := w.walk(it.Key(), p.key); err != nil {
+			return err
+		}
+		if err := w.walk(it.Value(), p.elem); err != nil {
 			return err
 		}
 	}
