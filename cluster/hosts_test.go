@@ -126,7 +126,8 @@ func TestServerRestart(t *testing.T) {
 	startHost(t, ts, envTestProcs+"=2")
 	startHost(t, ts, envTestProcs+"=2")
 	ctx := testContext(t, 2*time.Minute)
-	p := newPool(t, ts, nil)
+	// A restart slower than LostAfter makes the hosts' running tasks count as lost: re-run.
+	p := newPool(t, ts, nil, multiproc.Retries(2))
 	waitWorkers(t, p, 4)
 
 	ins := slices.Repeat([]time.Duration{100 * time.Millisecond}, 60)
