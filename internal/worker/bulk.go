@@ -2,6 +2,7 @@ package worker
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 	"unsafe"
@@ -151,7 +152,7 @@ func (l *lender) lending() bool { return len(l.lent) > 0 }
 func (l *lender) Unshare(ref uint64) {
 	for i := len(l.lent) - 1; i >= 0; i-- {
 		if address(l.lent[i].b) == ref {
-			l.lent = append(l.lent[:i], l.lent[i+1:]...)
+			l.lent = slices.Delete(l.lent, i, i+1) // clears the freed slot: no stale loan
 			return
 		}
 	}
@@ -167,10 +168,7 @@ func (l *lender) release() {
 	for n < len(l.lent) && l.lent[n].frame < handled {
 		n++
 	}
-	if n > 0 {
-		clear(l.lent[:n])
-		l.lent = append(l.lent[:0], l.lent[n:]...)
-	}
+	l.lent = slices.Delete(l.lent, 0, n)
 }
 
 func address(b []byte) uint64 { return uint64(uintptr(unsafe.Pointer(unsafe.SliceData(b)))) }

@@ -121,15 +121,29 @@ func TestLender(t *testing.T) {
 	if len(l.lent) != 2 || address(l.lent[1].b) != address(c) {
 		t.Fatalf("after Unshare, %d loans", len(l.lent))
 	}
+	noStaleLoans(t, l)
 	table.SetHandled(2) // frames 0 and 1
 	l.release()
 	if len(l.lent) != 1 || address(l.lent[0].b) != address(c) {
 		t.Fatalf("after frames 0-1 were handled, %d loans left, want the one of frame 3", len(l.lent))
 	}
+	noStaleLoans(t, l)
 	table.SetHandled(4)
 	l.release()
 	if len(l.lent) != 0 {
 		t.Fatalf("%d loans kept after every frame was handled", len(l.lent))
+	}
+	noStaleLoans(t, l)
+}
+
+// noStaleLoans fails if the loans' backing array still holds a buffer past its length: a
+// forgotten loan must not keep its output alive.
+func noStaleLoans(t *testing.T, l *lender) {
+	t.Helper()
+	for i, ln := range l.lent[len(l.lent):cap(l.lent)] {
+		if ln.b != nil {
+			t.Fatalf("slot %d past the %d loans still holds a buffer of %d bytes", len(l.lent)+i, len(l.lent), len(ln.b))
+		}
 	}
 }
 
