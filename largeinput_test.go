@@ -94,3 +94,41 @@ func TestIdleWorkerAfterLargeInput(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// largeText travels by gob: a struct, not a []byte.
+type largeText struct{ S string }
+
+var gobEcho = multiproc.Register("test.gobEcho", func(_ context.Context, in largeText) (largeText, error) {
+	return largeText{S: in.S + "."}, nil
+})
+
+// After a 48 MiB value and a 48 MiB result that travel by gob, an idle worker gives the
+// memory back: neither its gob decoder nor its encoder keeps the large message.
+func TestIdleWorkerAfterLargeGobValue(t *testing.T) {
+	t.Parallel()
+	p := newPool(t, multiproc.Processes(1))
+	ctx := ctxFor(t)
+	pid, err := multiproc.Apply(ctx, p, bulkPid, []byte{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := workerMemory(ctx, p, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := largeText{S: string(make([]byte, 48<<20))}
+	out, err := multiproc.Apply(ctx, p, gobEcho, in)
+	if err != nil || len(out.S) != len(in.S)+1 {
+		t.Fatalf("a 48 MiB gob value: %d bytes back, %v", len(out.S), err)
+	}
+	var rss int64
+	if !testpoll.Until(20*time.Second, func() bool {
+		rss, err = workerMemory(ctx, p, pid)
+		return err != nil || rss < base+32<<20
+	}) {
+		t.Fatalf("idle worker still at %d MiB 20 s after a 48 MiB gob value (%d MiB before it)", rss>>20, base>>20)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}

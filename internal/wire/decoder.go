@@ -155,8 +155,12 @@ func (d *Decoder) Value(v any) (err error) {
 			err = fmt.Errorf("%w: gob: %v", ErrProtocol, r)
 		}
 	}()
+	before := len(d.r.b)
 	if err := d.gob.Decode(v); err != nil {
 		return fmt.Errorf("%w: %v", ErrProtocol, err)
+	}
+	if before-len(d.r.b) > gobKeepMax {
+		d.gob = gob.NewDecoder(&d.r) // as the Encoder did after this message
 	}
 	return nil
 }

@@ -137,8 +137,22 @@ func (e *Encoder) Value(v any) (err error) {
 			e.Abort()
 		}
 	}()
-	return e.gob.Encode(v)
+	before := len(e.buf)
+	if err := e.gob.Encode(v); err != nil {
+		return err
+	}
+	if len(e.buf)-before > gobKeepMax {
+		e.gob = gob.NewEncoder((*appender)(e)) // the Decoder starts anew at the same byte
+	}
+	return nil
 }
+
+// gobKeepMax is the largest gob message after which both ends keep their gob stream. After a
+// larger one, the Encoder and the Decoder each start a new stream, at the same byte and
+// without a word between them: gob keeps the buffer of its last message, and an idle
+// process must not keep a copy of a large value it has long handed over. The next message
+// describes its types again, a few hundred bytes beside more than a megabyte.
+const gobKeepMax = 1 << 20
 
 // Abort drops the open frame. If the frame held gob values or began a new gob stream, the
 // stream starts anew with the next frame: the dropped bytes may have held type descriptions

@@ -116,8 +116,10 @@ const (
 	// claims, and a payload of up to 9 MiB needs one allocation, not a series of copies.
 	readStep   = 1 << 20
 	growFactor = 8
-	// keepMax bounds the buffer kept for the next frame.
-	keepMax = 64 << 20
+	// keepMax bounds the buffer kept for the next frame: a process idle after a large
+	// frame must not keep its size for ever, and a larger payload's decoding costs more
+	// than its new buffer.
+	keepMax = 4 << 20
 )
 
 // readPayload reads n bytes into the reused buffer, growing it only as bytes arrive.

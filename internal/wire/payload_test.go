@@ -7,7 +7,9 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"runtime"
+	"strings"
 	"testing"
+	"weak"
 )
 
 func TestDecoderShortFrames(t *testing.T) {
@@ -113,6 +115,55 @@ func TestGobStreamAcrossFrames(t *testing.T) {
 	if err := fresh.Value(&got); !errors.Is(err, ErrProtocol) {
 		t.Errorf("the second frame alone decoded (%v): it should need the first's type description", err)
 	}
+}
+
+// TestGobStreamRestartsAfterLargeMessage checks that after a gob message over gobKeepMax both
+// ends start a new gob stream at the same byte, so that neither keeps the large message's
+// buffer: values before, between and after large ones, in one frame and across frames, decode;
+// and the Decoder and Encoder that held the large message become garbage.
+func TestGobStreamRestartsAfterLargeMessage(t *testing.T) {
+	t.Parallel()
+	large := labelled{Name: strings.Repeat("x", gobKeepMax+1), Tags: []string{"large"}}
+	values := [][]labelled{
+		{{"small", []string{"a"}, point{1, 2}}, large, {"same frame", nil, point{3, 4}}},
+		{large},
+		{{"next frame", []string{"b"}, point{5, 6}}},
+	}
+	e := NewEncoder()
+	encGob := weak.Make(e.gob)
+	for i, frame := range values {
+		e.Begin(KindOutputs, 0, uint64(i))
+		for _, v := range frame {
+			if err := e.Value(v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := e.End(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	frames := readFrames(t, e.pending())
+	d := NewDecoder()
+	decGob := weak.Make(d.gob)
+	for i, f := range frames {
+		d.Next(f)
+		for j, want := range values[i] {
+			var got labelled
+			if err := d.Value(&got); err != nil {
+				t.Fatalf("frame %d, value %d: %v", i, j, err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("frame %d, value %d: got %.40q, want %.40q", i, j, got.Name, want.Name)
+			}
+		}
+	}
+	runtime.GC()
+	if encGob.Value() != nil || decGob.Value() != nil {
+		t.Errorf("a gob encoder or decoder that carried a large message is still reachable (encoder %v, decoder %v)",
+			encGob.Value() != nil, decGob.Value() != nil)
+	}
+	runtime.KeepAlive(e) // the ends themselves live on, as they do on a connection
+	runtime.KeepAlive(d)
 }
 
 // readFrames reads every frame of b, which must be well formed.

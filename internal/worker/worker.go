@@ -180,6 +180,7 @@ func (s *server) read() {
 		case wire.KindBatch:
 			s.links.status.Take(f.ID)
 			q := s.decode(f.ID)
+			s.dec.Next(wire.Frame{}) // an idle worker must not keep the batch's payload
 			s.mu.Lock()
 			s.pending[q.id] = q
 			if s.running {
