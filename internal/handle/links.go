@@ -8,9 +8,10 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/multiproc/multiproc/internal/sockpair"
 )
 
 // EnvLink names the descriptor of a child's end of its link to its parent.
@@ -94,28 +95,17 @@ type ChildLink struct {
 // child runs, call Started; when it has ended (or failed to start), Close. A link costs a
 // descriptor and nothing else until a token is written or read.
 func NewChildLink() (*ChildLink, *os.File, error) {
-	syscall.ForkLock.RLock() // no process may start between the socket's making and its close-on-exec
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
-	if err == nil {
-		unix.CloseOnExec(fds[0])
-		unix.CloseOnExec(fds[1])
-	}
-	syscall.ForkLock.RUnlock()
+	parent, child, err := sockpair.New("multiproc-handle-link")
 	if err != nil {
-		return nil, nil, fmt.Errorf("multiproc: socketpair: %w", err)
-	}
-	if err := unix.SetNonblock(fds[0], true); err != nil {
-		unix.Close(fds[0])
-		unix.Close(fds[1])
-		return nil, nil, fmt.Errorf("multiproc: %w", err)
-	}
-	l, err := newLink(os.NewFile(uintptr(fds[0]), "multiproc-handle-link"), 0)
-	if err != nil {
-		unix.Close(fds[0])
-		unix.Close(fds[1])
 		return nil, nil, err
 	}
-	return &ChildLink{l}, os.NewFile(uintptr(fds[1]), "multiproc-handle-link-child"), nil
+	l, err := newLink(parent, 0)
+	if err != nil {
+		parent.Close()
+		child.Close()
+		return nil, nil, err
+	}
+	return &ChildLink{l}, child, nil
 }
 
 // Env is the environment variable that tells the child its end is descriptor fd.

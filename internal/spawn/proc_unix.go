@@ -8,29 +8,12 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/multiproc/multiproc/internal/sockpair"
 )
 
-// socketPair returns the two ends of a control socket, both close-on-exec: the parent's
-// non-blocking (the runtime's poller waits on it), the child's blocking, as a child expects
-// what it inherits.
-func socketPair() (parent, child *os.File, err error) {
-	syscall.ForkLock.RLock() // no process may start between the socket's making and its close-on-exec
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
-	if err == nil {
-		unix.CloseOnExec(fds[0])
-		unix.CloseOnExec(fds[1])
-	}
-	syscall.ForkLock.RUnlock()
-	if err != nil {
-		return nil, nil, fmt.Errorf("multiproc: socketpair: %w", err)
-	}
-	if err := unix.SetNonblock(fds[0], true); err != nil {
-		unix.Close(fds[0])
-		unix.Close(fds[1])
-		return nil, nil, fmt.Errorf("multiproc: socketpair: %w", err)
-	}
-	return os.NewFile(uintptr(fds[0]), "multiproc-conn"), os.NewFile(uintptr(fds[1]), "multiproc-conn-child"), nil
-}
+// socketPair returns the two ends of a control socket (see sockpair.New).
+func socketPair() (parent, child *os.File, err error) { return sockpair.New("multiproc-conn") }
 
 // signalGroup sends sig to the process group pgid.
 func signalGroup(pgid int, sig syscall.Signal) error { return unix.Kill(-pgid, sig) }
