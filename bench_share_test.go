@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/multiproc/multiproc"
+	"github.com/multiproc/multiproc/internal/sharebench"
 )
 
 // Benchmarks of sharing between 2 processes (the parent and one worker). Python's figures, on
@@ -17,47 +18,6 @@ import (
 // pass over shared_memory 8.4 GB/s; Value with its lock incremented from 2 processes 1.42 M/s;
 // mp.Lock acquire+release, 2 processes contending, 6 M pairs/s; Event set → a waiter in another
 // process wakes, 71 µs.
-
-type addArg struct {
-	V *multiproc.Value[int64]
-	L *multiproc.Lock
-	N int
-}
-
-var (
-	benchAdd = multiproc.Register("bench.add", func(ctx context.Context, a addArg) (struct{}, error) {
-		for range a.N {
-			a.V.Add(1)
-		}
-		return struct{}{}, nil
-	})
-	benchLock = multiproc.Register("bench.lock", func(ctx context.Context, a addArg) (struct{}, error) {
-		for range a.N {
-			if err := a.L.Lock(ctx); err != nil {
-				return struct{}{}, err
-			}
-			a.L.Unlock()
-		}
-		return struct{}{}, nil
-	})
-	// benchRead sums the array in the worker and returns how long the pass took.
-	benchRead = multiproc.Register("bench.read", func(ctx context.Context, a *multiproc.SharedArray[uint64]) (time.Duration, error) {
-		start := time.Now()
-		var s0, s1, s2, s3 uint64
-		xs := a.Slice()
-		for i := 0; i+4 <= len(xs); i += 4 {
-			s0 += xs[i]
-			s1 += xs[i+1]
-			s2 += xs[i+2]
-			s3 += xs[i+3]
-		}
-		d := time.Since(start)
-		if s0+s1+s2+s3 == 1 {
-			d++ // keep the sum
-		}
-		return d, nil
-	})
-)
 
 func sharingBenchPool(b *testing.B) (*multiproc.Pool, context.Context) {
 	p, err := multiproc.NewPool(multiproc.Processes(1))
@@ -72,43 +32,22 @@ func sharingBenchPool(b *testing.B) (*multiproc.Pool, context.Context) {
 // both. Target ≥ 15 M/s.
 func BenchmarkValueAddTwoProcesses(b *testing.B) {
 	p, ctx := sharingBenchPool(b)
-	v, _ := multiproc.NewValue[int64](0)
-	multiproc.Apply(ctx, p, benchAdd, addArg{V: v, N: 1}) // the worker has the Value now
-	v.Store(0)
-	b.ResetTimer()
-	start := time.Now()
-	half := b.N / 2
-	f := multiproc.Submit(ctx, p, benchAdd, addArg{V: v, N: half})
-	for range b.N - half {
-		v.Add(1)
-	}
-	if _, err := f.Wait(ctx); err != nil {
+	rate, err := sharebench.ValueAdd(ctx, p, b.N/2+1)
+	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds()/1e6, "M-adds/s")
-	if got := v.Load(); got != int64(b.N) {
-		b.Fatalf("Value = %d after %d adds", got, b.N)
-	}
+	b.ReportMetric(rate/1e6, "M-adds/s")
 }
 
 // BenchmarkLockTwoProcesses: Lock+Unlock pairs in the parent and a worker contending; pairs/s
 // counts both. Target ≥ 5 M/s and 1.5× Python's.
 func BenchmarkLockTwoProcesses(b *testing.B) {
 	p, ctx := sharingBenchPool(b)
-	l, _ := multiproc.NewLock()
-	multiproc.Apply(ctx, p, benchLock, addArg{L: l, N: 1})
-	b.ResetTimer()
-	start := time.Now()
-	half := b.N / 2
-	f := multiproc.Submit(ctx, p, benchLock, addArg{L: l, N: half})
-	for range b.N - half {
-		l.Lock(ctx)
-		l.Unlock()
-	}
-	if _, err := f.Wait(ctx); err != nil {
+	rate, err := sharebench.LockPairs(ctx, p, b.N/2+1)
+	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds()/1e6, "M-pairs/s")
+	b.ReportMetric(rate/1e6, "M-pairs/s")
 }
 
 // BenchmarkSharedArrayReadInChild: a worker's pass over 64 MiB of a SharedArray the parent
@@ -124,7 +63,7 @@ func BenchmarkSharedArrayReadInChild(b *testing.B) {
 	var total time.Duration
 	b.ResetTimer()
 	for range b.N {
-		d, err := multiproc.Apply(ctx, p, benchRead, a)
+		d, err := sharebench.ArrayRead(ctx, p, a)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -140,16 +79,11 @@ func BenchmarkEventWake(b *testing.B) {
 	e, _ := multiproc.NewEvent()
 	var lat []time.Duration
 	for range b.N {
-		e.Clear()
-		f := multiproc.Submit(ctx, p, waitEvent, e)
-		time.Sleep(2 * time.Millisecond) // the worker is asleep in Wait
-		set := time.Now()
-		e.Set()
-		woke, err := f.Wait(ctx)
+		d, err := sharebench.EventWake(ctx, p, e)
 		if err != nil {
 			b.Fatal(err)
 		}
-		lat = append(lat, time.Unix(0, woke).Sub(set))
+		lat = append(lat, d)
 	}
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "µs-median")

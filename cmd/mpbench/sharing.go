@@ -6,9 +6,9 @@ import (
 	"context"
 	"path/filepath"
 	"slices"
-	"time"
 
 	"github.com/multiproc/multiproc"
+	"github.com/multiproc/multiproc/internal/sharebench"
 )
 
 // The sharing rows: the objects shared between 2 processes (the parent and one worker),
@@ -22,51 +22,6 @@ var sharingRows = []metric{
 }
 
 func init() { rows = append(rows, sharingRows...) }
-
-type shareArg struct {
-	V *multiproc.Value[int64]
-	L *multiproc.Lock
-	N int
-}
-
-var (
-	shareAdd = multiproc.Register("bench.share.add", func(_ context.Context, a shareArg) (struct{}, error) {
-		for range a.N {
-			a.V.Add(1)
-		}
-		return struct{}{}, nil
-	})
-	shareLock = multiproc.Register("bench.share.lock", func(ctx context.Context, a shareArg) (struct{}, error) {
-		for range a.N {
-			if err := a.L.Lock(ctx); err != nil {
-				return struct{}{}, err
-			}
-			a.L.Unlock()
-		}
-		return struct{}{}, nil
-	})
-	// shareRead sums the array (every byte read once) and returns how long it took.
-	shareRead = multiproc.Register("bench.share.read", func(_ context.Context, a *multiproc.SharedArray[uint64]) (time.Duration, error) {
-		start := time.Now()
-		var s0, s1, s2, s3 uint64
-		xs := a.Slice()
-		for i := 0; i+4 <= len(xs); i += 4 {
-			s0 += xs[i]
-			s1 += xs[i+1]
-			s2 += xs[i+2]
-			s3 += xs[i+3]
-		}
-		d := time.Since(start)
-		if s0+s1+s2+s3 == 1 {
-			d++ // the sum is used
-		}
-		return d, nil
-	})
-	shareWait = multiproc.Register("bench.share.wait", func(ctx context.Context, e *multiproc.Event) (int64, error) {
-		err := e.Wait(ctx)
-		return time.Now().UnixNano(), err
-	})
-)
 
 // sharingSizes are the sizes of the sharing rows: per rep, pairs of Adds or Lock+Unlock in
 // each process, bytes read, Event wake-ups.
@@ -122,36 +77,16 @@ func measureSharing(sel selection, sz sizes, res *results) {
 		if err != nil {
 			return 0, err
 		}
-		d, err := multiproc.Apply(ctx, p, shareRead, arr)
+		d, err := sharebench.ArrayRead(ctx, p, arr)
 		return float64(arrayBytes) / d.Seconds() / 1e9, err
 	})
-	both := func(f *multiproc.Func[shareArg, struct{}], a shareArg, here func()) (float64, error) {
-		if _, err := multiproc.Apply(ctx, p, f, shareArg{V: a.V, L: a.L, N: 1}); err != nil { // the worker has the handle
-			return 0, err
-		}
-		start := time.Now()
-		fut := multiproc.Submit(ctx, p, f, a)
-		for range a.N {
-			here()
-		}
-		if _, err := fut.Wait(ctx); err != nil {
-			return 0, err
-		}
-		return float64(2*a.N) / time.Since(start).Seconds() / 1e6, nil
-	}
 	run("share_value_add", func() (float64, error) {
-		v, err := multiproc.NewValue[int64](0)
-		if err != nil {
-			return 0, err
-		}
-		return both(shareAdd, shareArg{V: v, N: ops}, func() { v.Add(1) })
+		rate, err := sharebench.ValueAdd(ctx, p, ops)
+		return rate / 1e6, err
 	})
 	run("share_lock", func() (float64, error) {
-		l, err := multiproc.NewLock()
-		if err != nil {
-			return 0, err
-		}
-		return both(shareLock, shareArg{L: l, N: ops}, func() { l.Lock(ctx); l.Unlock() })
+		rate, err := sharebench.LockPairs(ctx, p, ops)
+		return rate / 1e6, err
 	})
 	run("share_event_wake", func() (float64, error) {
 		e, err := multiproc.NewEvent()
@@ -160,16 +95,11 @@ func measureSharing(sel selection, sz sizes, res *results) {
 		}
 		var lat []float64
 		for range wakes {
-			e.Clear()
-			fut := multiproc.Submit(ctx, p, shareWait, e)
-			time.Sleep(2 * time.Millisecond) // the worker is asleep in Wait
-			set := time.Now()
-			e.Set()
-			woke, err := fut.Wait(ctx)
+			d, err := sharebench.EventWake(ctx, p, e)
 			if err != nil {
 				return 0, err
 			}
-			lat = append(lat, float64(time.Unix(0, woke).Sub(set).Microseconds()))
+			lat = append(lat, float64(d.Microseconds()))
 		}
 		return summarize(lat).Median, nil
 	})
