@@ -4,18 +4,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/multiproc/multiproc/examples/internal/exampletest"
 )
 
 func TestNumbers(t *testing.T) {
 	t.Parallel()
-	bin := exampletest.Build(t)
-	res := exampletest.Run(t, time.Minute, bin)
-	if res.Err != nil {
-		t.Fatalf("numbers: %v\nstderr:\n%s", res.Err, res.Stderr)
-	}
+	res := exampletest.RunExample(t)
 	lines := strings.Split(strings.TrimSuffix(res.Stdout, "\n"), "\n")
 	if len(lines) != 5 {
 		t.Fatalf("stdout has %d lines, want 5:\n%s\nstderr:\n%s", len(lines), res.Stdout, res.Stderr)

@@ -81,3 +81,24 @@ func Run(t testing.TB, timeout time.Duration, bin string, args ...string) Result
 	}
 	return Result{Stdout: stdout.String(), Stderr: stderr.String(), Err: err}
 }
+
+// RunExample builds the example in the test's working directory, runs it once without
+// arguments (for a minute at most), and returns its output; it fails the test if the program
+// did not exit with status 0.
+func RunExample(t testing.TB) Result {
+	t.Helper()
+	bin := Build(t)
+	res := Run(t, time.Minute, bin)
+	if res.Err != nil {
+		t.Fatalf("%s: %v\nstderr:\n%s", filepath.Base(bin), res.Err, res.Stderr)
+	}
+	return res
+}
+
+// WantStdout fails the test unless the program wrote exactly want on its stdout.
+func (r Result) WantStdout(t testing.TB, want string) {
+	t.Helper()
+	if r.Stdout != want {
+		t.Errorf("stdout = %q, want %q\nstderr:\n%s", r.Stdout, want, r.Stderr)
+	}
+}
