@@ -49,20 +49,43 @@ func workerMemory(ctx context.Context, p *multiproc.Pool, pid int) (int64, error
 	return memlimit.RSS(pid)
 }
 
-// After a 100 MiB input, a worker holds no buffers of that size for inputs ahead, answers tiny
-// calls at once, and gives the memory back once idle.
-func TestIdleWorkerAfterLargeInput(t *testing.T) {
-	t.Parallel()
-	p := newPool(t, multiproc.Processes(1))
-	ctx := ctxFor(t)
+// oneWorker returns a pool of one worker, its pid, and the memory it holds after a first tiny
+// call.
+func oneWorker(t *testing.T, ctx context.Context) (p *multiproc.Pool, pid int, base int64) {
+	t.Helper()
+	p = newPool(t, multiproc.Processes(1))
 	pid, err := multiproc.Apply(ctx, p, bulkPid, []byte{1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	base, err := workerMemory(ctx, p, pid)
+	if base, err = workerMemory(ctx, p, pid); err != nil {
+		t.Fatal(err)
+	}
+	return p, pid, base
+}
+
+// givesBack waits until worker pid, idle after what, holds less than 32 MiB more than base.
+func givesBack(t *testing.T, ctx context.Context, p *multiproc.Pool, pid int, base int64, what string) {
+	t.Helper()
+	var rss int64
+	var err error
+	if !testpoll.Until(20*time.Second, func() bool {
+		rss, err = workerMemory(ctx, p, pid)
+		return err != nil || rss < base+32<<20
+	}) {
+		t.Fatalf("idle worker still at %d MiB 20 s after %s (%d MiB before it)", rss>>20, what, base>>20)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// After a 100 MiB input, a worker holds no buffers of that size for inputs ahead, answers tiny
+// calls at once, and gives the memory back once idle.
+func TestIdleWorkerAfterLargeInput(t *testing.T) {
+	t.Parallel()
+	ctx := ctxFor(t)
+	p, pid, base := oneWorker(t, ctx)
 	if got, err := multiproc.Apply(ctx, p, bulkPid, make([]byte, 100<<20)); err != nil || got != pid {
 		t.Fatalf("a 100 MiB input: %d, %v (worker %d)", got, err, pid)
 	}
@@ -84,15 +107,7 @@ func TestIdleWorkerAfterLargeInput(t *testing.T) {
 	if grown := rss - base; grown > 320<<20 {
 		t.Errorf("after the large input the worker has grown by %d MiB", grown>>20)
 	}
-	if !testpoll.Until(20*time.Second, func() bool {
-		rss, err = workerMemory(ctx, p, pid)
-		return err != nil || rss < base+32<<20
-	}) {
-		t.Fatalf("idle worker still at %d MiB 20 s after a 100 MiB input (%d MiB before it)", rss>>20, base>>20)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	givesBack(t, ctx, p, pid, base, "a 100 MiB input")
 }
 
 // largeText travels by gob: a struct, not a []byte.
@@ -106,29 +121,12 @@ var gobEcho = multiproc.Register("test.gobEcho", func(_ context.Context, in larg
 // memory back: neither its gob decoder nor its encoder keeps the large message.
 func TestIdleWorkerAfterLargeGobValue(t *testing.T) {
 	t.Parallel()
-	p := newPool(t, multiproc.Processes(1))
 	ctx := ctxFor(t)
-	pid, err := multiproc.Apply(ctx, p, bulkPid, []byte{1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := workerMemory(ctx, p, pid)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, pid, base := oneWorker(t, ctx)
 	in := largeText{S: string(make([]byte, 48<<20))}
 	out, err := multiproc.Apply(ctx, p, gobEcho, in)
 	if err != nil || len(out.S) != len(in.S)+1 {
 		t.Fatalf("a 48 MiB gob value: %d bytes back, %v", len(out.S), err)
 	}
-	var rss int64
-	if !testpoll.Until(20*time.Second, func() bool {
-		rss, err = workerMemory(ctx, p, pid)
-		return err != nil || rss < base+32<<20
-	}) {
-		t.Fatalf("idle worker still at %d MiB 20 s after a 48 MiB gob value (%d MiB before it)", rss>>20, base>>20)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	givesBack(t, ctx, p, pid, base, "a 48 MiB gob value")
 }
